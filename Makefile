@@ -1,0 +1,58 @@
+# Duban: `make demo` runs the main job, `make test` runs the tests. Both set everything up first
+# (Debian packages, the virtualenv, npm packages) and are fast when it is already there.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils \
+        chromium postgresql nodejs npm
+DEMO_DATE ?= 2018-09-15
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: setup debs venv npm demo test lint bench clean
+
+setup: debs venv npm
+
+debs:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v node >/dev/null && command -v npm >/dev/null; then missing=$${missing//nodejs/}; missing=$${missing//npm/}; fi; \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/bin/activate:
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: $(VENV)/bin/activate setup.cfg pyproject.toml constraints.txt
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+npm: node_modules/.installed
+
+demo: setup
+	$(VENV)/bin/duban init --demo
+	$(VENV)/bin/duban policy show
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check engine web notifications tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules var test-output

@@ -1,0 +1,353 @@
+"""The tables: SQLAlchemy 2.0 typed models. Behaviour lives in the service modules, not here."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, UTCDateTime
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class UnitKind(enum.StrEnum):
+    DEPARTMENT = "department"
+    CITY = "city"
+    OTHER = "other"
+
+
+class Role(enum.StrEnum):
+    """A user's role; a work item's role is one of lead / supporting / supervisor."""
+
+    LIAISON = "liaison"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class ItemRole(enum.StrEnum):
+    LEAD = "lead"
+    SUPPORTING = "supporting"
+    SUPERVISOR = "supervisor"
+
+
+class ItemStatus(enum.StrEnum):
+    """open / returned need the unit's action; submitted waits for review; closed is done."""
+
+    OPEN = "open"
+    RETURNED = "returned"
+    SUBMITTED = "submitted"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+ACTIONABLE = (ItemStatus.OPEN, ItemStatus.RETURNED)
+
+
+class InstanceStatus(enum.StrEnum):
+    RUNNING = "running"
+    CLOSED = "closed"
+    ERROR = "error"
+
+
+class ExtensionStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Unit(Base):
+    """A unit (单位) with a stable id; its names over time are ``UnitName`` rows."""
+
+    __tablename__ = "units"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    email: Mapped[str | None] = mapped_column(String(200))
+    names: Mapped[list[UnitName]] = relationship(
+        back_populates="unit", order_by="UnitName.valid_from", cascade="all, delete-orphan")
+
+    def name_on(self, day: date) -> str:
+        """The name valid on ``day`` (the earliest name before any range starts)."""
+        chosen = self.names[0].name if self.names else self.id
+        for n in self.names:
+            if (n.valid_from is None or n.valid_from <= day) and (
+                    n.valid_to is None or day < n.valid_to):
+                chosen = n.name
+        return chosen
+
+
+class UnitName(Base):
+    __tablename__ = "unit_names"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    short_name: Mapped[str | None] = mapped_column(String(40))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)  # exclusive
+    unit: Mapped[Unit] = relationship(back_populates="names")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    unit: Mapped[Unit | None] = relationship()
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    issuer: Mapped[str] = mapped_column(String(100))
+    issued_on: Mapped[date] = mapped_column(Date)
+    supervisor_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    digest: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tasks: Mapped[list[PolicyTask]] = relationship(
+        back_populates="policy", order_by="PolicyTask.number")
+
+
+class PolicyTask(Base):
+    __tablename__ = "policy_tasks"
+    __table_args__ = (UniqueConstraint("policy_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    lead_unit_ids: Mapped[list[str]] = mapped_column(JSON)
+    supporting_unit_ids: Mapped[list[str]] = mapped_column(JSON)
+    deadline: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    process_id: Mapped[str] = mapped_column(String(100))
+    supervisor_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    policy: Mapped[Policy] = relationship(back_populates="tasks")
+    cycles: Mapped[list[Cycle]] = relationship(back_populates="task", order_by="Cycle.opens_on")
+
+
+class ProcessSpec(Base):
+    """One BPMN process version: stored once, shared by all its instances."""
+
+    __tablename__ = "process_specs"
+    __table_args__ = (UniqueConstraint("process_id", "digest"),
+                      UniqueConstraint("process_id", "version"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Cycle(Base):
+    __tablename__ = "cycles"
+    __table_args__ = (UniqueConstraint("task_id", "label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("policy_tasks.id"))
+    label: Mapped[str] = mapped_column(String(40))
+    opens_on: Mapped[date] = mapped_column(Date, index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    task: Mapped[PolicyTask] = relationship(back_populates="cycles")
+
+
+class Instance(Base):
+    """One SpiffWorkflow workflow for (task, cycle, lead unit); ``version`` guards writers."""
+
+    __tablename__ = "instances"
+    __table_args__ = (UniqueConstraint("task_id", "cycle_id", "lead_unit_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("policy_tasks.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    lead_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    spec_id: Mapped[int] = mapped_column(ForeignKey("process_specs.id"))
+    state: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus), index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    original_due_date: Mapped[date | None] = mapped_column(Date)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    task: Mapped[PolicyTask] = relationship()
+    cycle: Mapped[Cycle] = relationship()
+    lead_unit: Mapped[Unit] = relationship()
+    spec: Mapped[ProcessSpec] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+
+
+class WorkItem(Base):
+    """One ready human task of an instance, in one unit's inbox."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index("ix_work_items_inbox", "unit_id", "status", "due_date"),
+        Index("ix_work_items_sweep", "status", "due_date"),
+        UniqueConstraint("instance_id", "task_name", "unit_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36))
+    task_name: Mapped[str] = mapped_column(String(100))
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[ItemRole] = mapped_column(_enum(ItemRole))
+    title: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus))
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    instance: Mapped[Instance] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+
+class Attachment(Base):
+    """A file stored by content hash under the data directory."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Evidence(Base):
+    """What a unit submitted (佐证材料): text, numbers against targets, attachments."""
+
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    numbers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attachments: Mapped[list[Attachment]] = relationship()
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"))
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExtensionRequest(Base):
+    """延期申请: the approved date replaces the due date; old and new stay here."""
+
+    __tablename__ = "extension_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"))
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    progress: Mapped[str | None] = mapped_column(Text)
+    old_due_date: Mapped[date | None] = mapped_column(Date)
+    requested_due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[ExtensionStatus] = mapped_column(_enum(ExtensionStatus), index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_due_date: Mapped[date | None] = mapped_column(Date)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Timer(Base):
+    """The next BPMN timer of an instance, so a sweep loads only what is due."""
+
+    __tablename__ = "timers"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class EngineEvent(Base):
+    """A fact the engine raised (a BPMN escalation, a deadline passed) for others to act on."""
+
+    __tablename__ = "engine_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"))
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class AuditEvent(Base):
+    """Append-only; each row's hash covers its content and the previous row's hash."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(60))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+
+class ClockState(Base):
+    """The simulated clock's current time (one row), shared by every process."""
+
+    __tablename__ = "clock_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    now: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Blob(Base):
+    """Binary content kept in the database (document PDFs)."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,1 @@
+"""Mail outbox and delivery, supervision notices and bulletins as PDF, the scheduler's steps."""
