@@ -1,0 +1,421 @@
+"""BPMN loading with XSD validation, the restricted script engine, serialization and helpers.
+
+Every process follows the pattern of docs/architecture.md; the helpers below rely on its ids
+(``submit``, ``review``, ``contribute``, ``deadline``, ``closed``) and lane names.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    EscalationEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import BpmnError, ScriptSecurityError, StateError, ValidationError
+
+LANE_KEYS = {"牵头单位": "lead", "配合单位": "supporting", "督查": "supervisor"}
+CONTRIBUTE_CHILD = "contribute [child]"
+FAR_FUTURE = "9999-12-31T00:00:00+08:00"
+ESCALATED_KEY = "duban_escalated"  # workflow data: escalations already reported
+REQUIRED_DATA = ("task_number", "cycle_label", "lead_unit", "supporting_units", "due_at")
+
+# ---------------------------------------------------------------------------------------------
+# The restricted script engine
+
+FORBIDDEN_NAMES = frozenset({
+    "eval", "exec", "open", "compile", "getattr", "setattr", "delattr", "globals", "locals",
+    "vars", "dir", "input", "breakpoint", "help", "memoryview", "type", "object", "super",
+    "classmethod", "staticmethod", "property", "exit", "quit", "print", "id", "hasattr",
+})
+FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
+SAFE_BUILTINS: dict[str, Any] = {
+    name: getattr(builtins, name) for name in (
+        "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "frozenset",
+        "int", "isinstance", "len", "list", "map", "max", "min", "range", "reversed", "round",
+        "set", "sorted", "str", "sum", "tuple", "zip", "ValueError", "KeyError", "TypeError",
+    )
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def check_script(text: str) -> None:
+    """Raise ScriptSecurityError if ``text`` uses anything outside the safe subset."""
+    tree = ast.parse(text, mode="exec")
+    for node in ast.walk(tree):
+        problem = _unsafe(node)
+        if problem:
+            raise ScriptSecurityError(f"BPMN 表达式不安全（{problem}）：{text!r}")
+
+
+def _unsafe(node: ast.AST) -> str | None:
+    """What is forbidden about one AST node, or None."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return "禁止 import"
+    if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in FORBIDDEN_NAMES):
+        return f"禁止使用名称 {node.id}"
+    if isinstance(node, ast.Attribute) and (
+            node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES):
+        return f"禁止访问属性 {node.attr}"
+    if isinstance(node, ast.Global | ast.Nonlocal):
+        return "禁止 global/nonlocal"
+    return None
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """A script engine that checks every expression's AST and offers only safe builtins."""
+
+    def __init__(self) -> None:
+        super().__init__(environment=TaskDataEnvironment({"__builtins__": SAFE_BUILTINS}))
+
+    def validate(self, expression: str) -> None:
+        """Check an expression (syntax and safety)."""
+        check_script(expression)
+
+    def evaluate(self, task: Task, expression: str, external_context: Any = None) -> Any:
+        """Evaluate after the safety check; unsafe text raises ScriptSecurityError."""
+        _check_runtime(expression)
+        return super().evaluate(task, expression, external_context)
+
+    def execute(self, task: Task, script: str, external_context: Any = None) -> Any:
+        """Execute after the safety check; unsafe text raises ScriptSecurityError."""
+        _check_runtime(script)
+        return super().execute(task, script, external_context)
+
+
+def _check_runtime(text: str) -> None:
+    """The safety check; syntax errors are left to SpiffWorkflow's own error path."""
+    try:
+        check_script(text)
+    except SyntaxError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+EXPRESSION_TAGS = frozenset({
+    "conditionExpression", "timeDate", "timeCycle", "timeDuration", "script",
+    "completionCondition", "loopCardinality", "preScript", "postScript", "condition",
+})
+
+
+@dataclass(frozen=True)
+class ParsedProcess:
+    """One process definition: the spec, its subprocess specs, the XML text and its digest."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    xml: str
+    digest: str
+    process_id: str
+    path: Path
+
+
+def parse_process(path: Path, process_id: str) -> ParsedProcess:
+    """Load, validate (XSD and expressions) and parse one process of a BPMN file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BpmnError(f"无法读取 BPMN 文件：{exc.strerror}", file=str(path)) from exc
+    xml_parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        tree = etree.fromstring(data, xml_parser).getroottree()
+    except etree.XMLSyntaxError as exc:
+        raise BpmnError(f"XML 格式错误：{exc.msg}", file=str(path), line=exc.lineno) from exc
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    try:
+        parser.add_bpmn_xml(tree, str(path))
+    except ValidationException as exc:
+        raise _schema_error(exc, path) from exc
+    _check_expressions(tree, path)
+    if process_id not in parser.get_process_ids():
+        known = "、".join(parser.get_process_ids()) or "无"
+        raise BpmnError(f"找不到可执行流程 {process_id}（文件中的流程：{known}）", file=str(path))
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        raise _structure_error(exc, path, tree) from exc
+    return ParsedProcess(spec, subprocess_specs, data.decode("utf-8"),
+                         hashlib.sha256(data).hexdigest(), process_id, path)
+
+
+def _schema_error(exc: ValidationException, path: Path) -> BpmnError:
+    """A BpmnError for an XSD violation, with the line."""
+    message = str(exc).split("\n")[0]
+    return BpmnError(f"不符合 BPMN 2.0 规范：{message}", file=str(path),
+                     line=_line(exc))
+
+
+def _structure_error(exc: ValidationException, path: Path, tree: Any) -> BpmnError:
+    """A BpmnError for a structural problem SpiffWorkflow found while building the spec."""
+    message = str(exc).split("\n")[0]
+    element_id = getattr(exc, "id", "") or ""
+    line = _line(exc) or _sourceline(tree, f"//*[@id='{element_id}']") if element_id else None
+    found = re.search(r"found two items.*\((.*?)\)", message)
+    if found:
+        flow_line = _sourceline(tree, f"//*[local-name()='sequenceFlow'][@targetRef='{found[1]}']")
+        message = f"顺序流指向不存在的元素 {found[1]}（从 {element_id} 出发）"
+        line = flow_line or line
+    where = f"元素 {element_id}" if element_id else None
+    return BpmnError(f"流程结构错误：{message}", file=str(path), where=where, line=line)
+
+
+def _sourceline(tree: Any, xpath: str) -> int | None:
+    """The line of the first element matching ``xpath``, if any."""
+    try:
+        found = tree.xpath(xpath)
+    except etree.XPathError:
+        return None
+    return found[0].sourceline if found else None
+
+
+def _line(exc: ValidationException) -> int | None:
+    """The line number a ValidationException carries, if any."""
+    line = getattr(exc, "line_number", None)
+    return int(line) if isinstance(line, int) or (isinstance(line, str) and line.isdigit()) \
+        else None
+
+
+def _check_expressions(tree: Any, path: Path) -> None:
+    """Check every condition, timer and script text before anything can run it."""
+    for element in tree.iter():
+        tag = element.tag
+        if not isinstance(tag, str) or etree.QName(tag).localname not in EXPRESSION_TAGS:
+            continue
+        text = (element.text or "").strip()
+        if not text:
+            continue
+        try:
+            check_script(text)
+        except SyntaxError as exc:
+            raise BpmnError(f"表达式语法错误：{text!r}（{exc.msg}）", file=str(path),
+                            line=element.sourceline) from exc
+        except ScriptSecurityError as exc:
+            raise ScriptSecurityError(f"{path}: line {element.sourceline}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Workflows and serialization
+
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+_SPEC_KEYS = ("spec", "subprocess_specs")
+
+
+def new_workflow(parsed: ParsedProcess, data: dict[str, Any]) -> BpmnWorkflow:
+    """Start a workflow with ``data`` on its start task and run it to the first human tasks."""
+    missing = [key for key in REQUIRED_DATA if key not in data]
+    if missing:
+        raise ValidationError(f"启动流程 {parsed.process_id} 缺少数据：{', '.join(missing)}")
+    if not isinstance(data["supporting_units"], dict):
+        raise ValidationError("supporting_units 必须是“单位编号 -> 名称”的字典")
+    _check_instant(data["due_at"])
+    _check_keys(data)
+    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SafeScriptEngine())
+    wf.task_tree.set_data(**data)
+    wf.do_engine_steps()
+    return wf
+
+
+def _to_dict(obj: Any) -> Any:
+    """Convert with the SpiffWorkflow registry in JSON-encoder mode."""
+    registry = _SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        return registry.convert(obj)
+    finally:
+        registry._encoder_mode = False
+
+
+def _dumps(obj: Any) -> str:
+    """JSON text with the serializer's encoder (dates, UUIDs)."""
+    return json.dumps(obj, cls=_SERIALIZER._encoder_cls, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def serialize(wf: BpmnWorkflow) -> str:
+    """The workflow state as JSON text, without its process spec (stored once per version)."""
+    dct = _to_dict(wf)
+    for key in _SPEC_KEYS:
+        dct.pop(key, None)
+    dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
+    return _dumps(dct)
+
+
+def spec_to_json(parsed: ParsedProcess) -> str:
+    """The process spec (and its subprocess specs) as JSON text, for ``deserialize``."""
+    subprocess_specs = {name: _to_dict(s) for name, s in parsed.subprocess_specs.items()}
+    return _dumps({"spec": _to_dict(parsed.spec), "subprocess_specs": subprocess_specs})
+
+
+def deserialize(state: str, spec_json: str) -> BpmnWorkflow:
+    """Restore a workflow from ``serialize`` output and its spec; the safe engine is set again."""
+    dct = json.loads(state, cls=_SERIALIZER.json_decoder_cls)
+    specs = json.loads(spec_json)
+    for key in _SPEC_KEYS:
+        dct[key] = specs[key]
+    _SERIALIZER.migrate(dct)
+    wf = _SERIALIZER.from_dict(dct)
+    wf.script_engine = SafeScriptEngine()
+    return wf
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers the engine needs
+
+
+@dataclass(frozen=True)
+class HumanTask:
+    """A READY user task: who acts (lane key, unit for a contribution) and what it is called."""
+
+    task: Task
+    lane: str
+    unit: str | None
+    title: str
+
+    @property
+    def id(self) -> str:
+        """The task id as text."""
+        return str(self.task.id)
+
+    @property
+    def spec_id(self) -> str:
+        """The BPMN element id (``submit``, ``review``, ``contribute``)."""
+        return str(self.task.task_spec.bpmn_id)
+
+
+def ready_human_tasks(wf: BpmnWorkflow) -> list[HumanTask]:
+    """Every READY user task with its lane key, unit (contributions) and title."""
+    result = []
+    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        spec = task.task_spec
+        lane = LANE_KEYS.get(spec.lane or "")
+        if lane is None:
+            raise BpmnError(f"用户任务 {spec.bpmn_id} 不在已知泳道中（{spec.lane}）")
+        unit = task.internal_data.get("key_or_index") if spec.name == CONTRIBUTE_CHILD else None
+        title = spec.bpmn_name or spec.bpmn_id
+        result.append(HumanTask(task, lane, None if unit is None else str(unit), title))
+    return result
+
+
+def complete(wf: BpmnWorkflow, task_id: str | UUID, data: dict[str, Any]) -> list[str]:
+    """Complete a READY user task with ``data`` and run on; returns escalation codes raised."""
+    task = wf.get_task_from_id(task_id if isinstance(task_id, UUID) else UUID(str(task_id)))
+    if task is None or not task.task_spec.manual:
+        raise StateError(f"没有这个待办任务：{task_id}")
+    _check_keys(data)
+    wf.refresh_timers()     # a deadline that passed before this action fires first
+    wf.do_engine_steps()
+    if task.state != TaskState.READY:
+        raise StateError(f"任务 {task.task_spec.bpmn_name} 当前不能办理（{task.state_name}）")
+    task.set_data(**data)
+    task.run()
+    wf.refresh_timers()
+    wf.do_engine_steps()
+    return _escalations(wf)
+
+
+def fire_timers(wf: BpmnWorkflow) -> list[str]:
+    """Fire due timers and run on; returns the escalation codes raised (e.g. ``overdue``)."""
+    wf.refresh_timers()
+    wf.do_engine_steps()
+    return _escalations(wf)
+
+
+def _escalations(wf: BpmnWorkflow) -> list[str]:
+    """Drain uncaught events; return escalation codes, each once per deadline value.
+
+    A return after the deadline re-arms the boundary timer, which fires again at once: that is
+    the same lateness, so it is not reported twice (an extension's new ``due_at`` is).
+    """
+    seen: list[str] = wf.data.setdefault(ESCALATED_KEY, [])
+    codes = []
+    for event in wf.get_events():
+        if not isinstance(event.event_definition, EscalationEventDefinition):
+            continue
+        code = str(event.event_definition.code)
+        key = f"{code}@{(event.payload or {}).get('due_at')}"
+        if key not in seen:
+            seen.append(key)
+            codes.append(code)
+    return codes
+
+
+def _pending_timers(wf: BpmnWorkflow) -> list[Task]:
+    """Timer event tasks still waiting."""
+    return [task for task in wf.event_manager.tasks.values()
+            if isinstance(task.task_spec.event_definition, TimerEventDefinition)
+            and task.state == TaskState.WAITING]
+
+
+def next_timer_at(wf: BpmnWorkflow) -> datetime | None:
+    """The earliest instant a pending timer of this workflow is due, or None."""
+    instants = []
+    for task in _pending_timers(wf):
+        value = task._get_internal_data("event_value")
+        if isinstance(value, str):
+            instants.append(TimerEventDefinition.get_datetime(value))
+    return min(instants, default=None)
+
+
+def reset_deadline(wf: BpmnWorkflow, due_at_iso: str) -> None:
+    """Move the deadline (an approved extension): new ``due_at`` in the data, timer re-armed."""
+    _check_instant(due_at_iso)
+    for task in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        if "due_at" in task.data:
+            task.data["due_at"] = due_at_iso
+    for task in _pending_timers(wf):
+        if isinstance(task.task_spec.event_definition, TimeDateEventDefinition):
+            # TimeDateEventDefinition.has_fired keeps the evaluated expression here.
+            task.internal_data["event_value"] = due_at_iso
+            task.internal_data.pop("event_fired", None)
+    wf.refresh_timers()
+
+
+def is_closed(wf: BpmnWorkflow) -> bool:
+    """True when the workflow ended through the ``closed`` (办结销号) end event."""
+    return bool(wf.is_completed()) and any(
+        task.task_spec.bpmn_id == "closed" and task.state == TaskState.COMPLETED
+        for task in wf.tasks.values())
+
+
+def _check_instant(value: Any) -> None:
+    """``value`` must be ISO 8601 text with a UTC offset."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValidationError(f"时限必须是带时区的 ISO 时间（如 {FAR_FUTURE}）：{value!r}")
+
+
+def _check_keys(data: dict[str, Any]) -> None:
+    """Task data keys must be plain identifiers that do not start with ``_``."""
+    bad = [key for key in data if not isinstance(key, str) or not key.isidentifier()
+           or key.startswith("_")]
+    if bad:
+        raise ValidationError(f"任务数据的键不合法：{bad}")
