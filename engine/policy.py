@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from engine.deadlines import Cycle, DeadlineRule, RuleContext, parse_deadline
@@ -191,10 +192,10 @@ def load_policy(path: Path) -> PolicyDef:
         id=top.slug("id", re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")), title=top.text("title"),
         issuer=top.text("issuer"), issued_on=issued_on, doc_office=top.text("doc_office"),
         supervisor=top.unit_id("supervisor", units), horizon_year=horizon,
-        selection_years=selection, units=units, groups={}, tasks=(), source=path.resolve(),
-        digest=digest)
+        selection_years=selection, units=MappingProxyType(units), groups={}, tasks=(),
+        source=path.resolve(), digest=digest)
     _check_names_unique(top, units)
-    shell = replace(shell, groups=_groups(top, units))
+    shell = replace(shell, groups=MappingProxyType(_groups(top, units)))
     return replace(shell, tasks=_tasks(top, shell))
 
 

@@ -28,7 +28,7 @@ class YamlMap(dict[Any, Any]):
         self.lines: dict[Any, int] = {}
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """SafeLoader with line-aware mappings, duplicate-key and bad-date errors."""
 
 
