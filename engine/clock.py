@@ -101,7 +101,7 @@ class _ClockDatetime(datetime):
     """``datetime`` whose ``now`` reads the current Duban clock."""
 
     @classmethod
-    def now(cls, tz: tzinfo | None = None) -> _ClockDatetime:  # type: ignore[override]
+    def now(cls, tz: tzinfo | None = None) -> _ClockDatetime:
         instant = current_clock().now()
         instant = instant.astimezone(tz) if tz else instant.astimezone().replace(tzinfo=None)
         return cls.fromtimestamp(instant.timestamp(), tz) if tz is None else cls(
@@ -114,4 +114,4 @@ def install_spiff_clock() -> None:
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
     if timer.datetime is not _ClockDatetime:
-        timer.datetime = _ClockDatetime  # type: ignore[misc]
+        timer.datetime = _ClockDatetime

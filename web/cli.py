@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
 import click
+
+from engine.clock import CHINA_TZ, today
+from engine.errors import ClockError, DubanError
+from engine.runtime import DatabaseClock, Runtime, open_runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+TICK_HOUR = time(8, 0)
+
+
+def friendly(fn: F) -> F:
+    """Print a DubanError's message and exit 2 instead of a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DubanError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def runtime() -> Runtime:
+    """The runtime configured by the environment."""
+    return open_runtime()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -10,11 +42,77 @@ def main() -> None:
     """督办 Duban: supervise a policy's task-decomposition table."""
 
 
+@main.command()
+@click.option("--demo", is_flag=True, help="为每个单位创建演示账号（密码只显示一次）")
+@friendly
+def init(demo: bool) -> None:
+    """Create or upgrade the schema and load the policy and its processes."""
+    from engine.bootstrap import init_database
+
+    rt = runtime()
+    created = init_database(rt, demo=demo)
+    click.echo(f"数据库已就绪：{rt.config.database_url}")
+    if created:
+        click.echo("新建账号（密码只显示这一次，请妥善保存）：")
+        for acc in created:
+            click.echo(f"  {acc.username:<12} {acc.password:<14} {acc.role.value:<10} "
+                       f"{acc.unit_name}")
+
+
+@main.command()
+@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="模拟时钟逐日推进到该日期，每天运行一次")
+@friendly
+def tick(until: datetime | None) -> None:
+    """Run the scheduler's steps once now, or day by day to a date on a simulated clock."""
+    from notifications.tick import run_tick
+
+    rt = runtime()
+    if until is None:
+        click.echo(f"{today(rt.clock)}：{run_tick(rt)}")
+        return
+    if not isinstance(rt.clock, DatabaseClock):
+        raise ClockError("--until 只能用于模拟时钟（设置 DUBAN_CLOCK 为起始日期）")
+    for day in days_to(rt, until.date()):
+        rt.clock.set(datetime.combine(day, TICK_HOUR, CHINA_TZ))
+        click.echo(f"{day}：{run_tick(rt)}")
+
+
+def days_to(rt: Runtime, end: date) -> list[date]:
+    """The days on which a tick is still due, from the clock's date to ``end``."""
+    now = rt.clock.now().astimezone(CHINA_TZ)
+    first = now.date() if now.time() < TICK_HOUR else now.date() + timedelta(days=1)
+    return [first + timedelta(days=i) for i in range((end - first).days + 1)]
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 if it was tampered with."""
+    from engine.audit import verify_chain
+
+    rt = runtime()
+    with rt.sessions() as s:
+        report = verify_chain(s)
+    if report.ok:
+        click.echo(f"审计链完整：{report.count} 条记录")
+        return
+    click.echo(f"审计链被破坏：记录 #{report.first_bad_id}：{report.reason}", err=True)
+    sys.exit(1)
+
+
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
     from web.cli_policy import policy
+    from web.cli_work import work
 
     main.add_command(policy)
+    main.add_command(work)
 
 
 _register()

@@ -1,0 +1,202 @@
+"""Process instances in the database: start, load, save, and keep work items and timers in step.
+
+The workflow state, its work items, its timer row and its events are written in the caller's
+transaction, so they never disagree. ``Instance.version`` is SQLAlchemy's version counter: a
+writer holding a stale copy gets ``ConflictError`` and nothing of its change is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import bpmn
+from engine.clock import CHINA_TZ, Clock, overdue_from, today
+from engine.errors import ConflictError, StateError
+from engine.models import (
+    ACTIONABLE,
+    Cycle,
+    EngineEvent,
+    Instance,
+    InstanceStatus,
+    ItemRole,
+    ItemStatus,
+    PolicyTask,
+    ProcessSpec,
+    Timer,
+    Unit,
+    WorkItem,
+)
+from engine.workdays import WorkCalendar
+
+FAR_FUTURE = "9999-12-31T00:00:00+08:00"
+REVIEW_WORKING_DAYS = 5
+_ROLE = {"lead": ItemRole.LEAD, "supporting": ItemRole.SUPPORTING,
+         "supervisor": ItemRole.SUPERVISOR}
+_calendar = WorkCalendar()
+
+
+def ensure_spec(s: Session, clock: Clock, parsed: bpmn.ParsedProcess,
+                process_id: str) -> ProcessSpec:
+    """The stored spec row for this exact BPMN text; a changed file becomes a new version."""
+    row = s.scalars(select(ProcessSpec).where(ProcessSpec.process_id == process_id,
+                                              ProcessSpec.digest == parsed.digest)).first()
+    if row is not None:
+        return row
+    latest = s.scalar(select(func.max(ProcessSpec.version))
+                      .where(ProcessSpec.process_id == process_id)) or 0
+    row = ProcessSpec(process_id=process_id, version=latest + 1, digest=parsed.digest,
+                      bpmn_xml=parsed.xml, spec_json=bpmn.spec_to_json(parsed),
+                      created_at=clock.now())
+    s.add(row)
+    s.flush()
+    return row
+
+
+def latest_spec(s: Session, process_id: str) -> ProcessSpec | None:
+    """The newest stored version of a process."""
+    return s.scalars(select(ProcessSpec).where(ProcessSpec.process_id == process_id)
+                     .order_by(ProcessSpec.version.desc())).first()
+
+
+def start_instance(s: Session, clock: Clock, task: PolicyTask, cycle: Cycle, lead_unit_id: str,
+                   parsed: bpmn.ParsedProcess, spec: ProcessSpec) -> Instance:
+    """Start the workflow of one obligation and write its first work items."""
+    supporting = _unit_names(s, task.supporting_unit_ids, today(clock))
+    data: dict[str, Any] = {
+        "task_number": task.number, "cycle_label": cycle.label, "lead_unit": lead_unit_id,
+        "supporting_units": supporting,
+        "due_at": overdue_from(cycle.due_date).isoformat() if cycle.due_date else FAR_FUTURE,
+    }
+    wf = bpmn.new_workflow(parsed, data)
+    inst = Instance(task_id=task.id, cycle_id=cycle.id, lead_unit_id=lead_unit_id,
+                    spec_id=spec.id, state=bpmn.serialize(wf), status=InstanceStatus.RUNNING,
+                    due_date=cycle.due_date, original_due_date=cycle.due_date,
+                    started_at=clock.now())
+    inst.task, inst.cycle = task, cycle
+    s.add(inst)
+    s.flush()
+    sync(s, clock, inst, wf, persist=False)
+    return inst
+
+
+def _unit_names(s: Session, ids: Iterable[str], day: date) -> dict[str, str]:
+    units = {u.id: u for u in s.scalars(select(Unit).where(Unit.id.in_(list(ids))))}
+    return {uid: units[uid].name_on(day) for uid in ids if uid in units}
+
+
+def load(s: Session, inst: Instance) -> BpmnWorkflow:
+    """The live workflow of an instance (with the restricted script engine)."""
+    return bpmn.deserialize(inst.state, inst.spec.spec_json)
+
+
+def save(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
+    """Write the workflow state; a concurrent writer that got there first wins."""
+    inst_id = inst.id
+    inst.state = bpmn.serialize(wf)
+    try:
+        s.flush()
+    except StaleDataError as exc:
+        raise ConflictError(f"办理事项 #{inst_id} 已被他人更新，请刷新后重试") from exc
+
+
+def sync(s: Session, clock: Clock, inst: Instance, wf: BpmnWorkflow, *, persist: bool = True,
+         escalations: Iterable[str] = ()) -> None:
+    """Bring work items, status, the timer row and events in line with the workflow."""
+    now = clock.now()
+    existing = {(w.task_name, w.unit_id): w for w in s.scalars(
+        select(WorkItem).where(WorkItem.instance_id == inst.id))} if inst.id else {}
+    ready_keys = set()
+    for ht in bpmn.ready_human_tasks(wf):
+        task, unit_id, title = ht.task, ht.unit, ht.title
+        role = _ROLE[ht.lane]
+        unit = unit_id if role is ItemRole.SUPPORTING else (
+            inst.task.supervisor_unit_id if role is ItemRole.SUPERVISOR else inst.lead_unit_id)
+        if unit is None:
+            raise StateError(f"流程节点 {title} 无法确定办理单位")
+        key = (task.task_spec.bpmn_id or task.task_spec.name, unit)
+        ready_keys.add(key)
+        _upsert_item(s, inst, existing.get(key), key, role, title, str(task.id), now)
+    closed = bpmn.is_closed(wf)
+    for key, item in existing.items():
+        if key in ready_keys:
+            continue
+        if item.status in ACTIONABLE:
+            item.status, item.updated_at = ItemStatus.CANCELLED, now
+        elif closed and item.status is ItemStatus.SUBMITTED:
+            item.status, item.closed_at, item.updated_at = ItemStatus.CLOSED, now, now
+    if closed and inst.status is not InstanceStatus.CLOSED:
+        _close(inst, now)
+    for code in escalations:
+        raise_event(s, clock, kind=f"escalation:{code}", instance=inst,
+                    key=f"escalation:{code}:{inst.id}:{inst.due_date}")
+    _set_timer(s, inst, None if closed else bpmn.next_timer_at(wf))
+    if persist:
+        save(s, inst, wf)
+
+
+def _upsert_item(s: Session, inst: Instance, item: WorkItem | None, key: tuple[str, str],
+                 role: ItemRole, title: str, spiff_id: str, now: datetime) -> None:
+    if item is None:
+        s.add(WorkItem(instance_id=inst.id, spiff_task_id=spiff_id, task_name=key[0],
+                       unit_id=key[1], role=role, title=title, due_date=_due_for(role, inst, now),
+                       status=ItemStatus.OPEN, created_at=now, updated_at=now))
+        return
+    if item.spiff_task_id == spiff_id and item.status in ACTIONABLE:
+        return
+    item.spiff_task_id, item.updated_at = spiff_id, now
+    if role is ItemRole.SUPERVISOR:
+        item.status, item.closed_at = ItemStatus.OPEN, None
+        item.due_date = _due_for(role, inst, now)
+    elif item.status not in ACTIONABLE:
+        item.status, item.closed_at = ItemStatus.RETURNED, None
+
+
+def _due_for(role: ItemRole, inst: Instance, now: datetime) -> date | None:
+    if role is ItemRole.SUPERVISOR:
+        return _calendar.add_working_days(now.astimezone(CHINA_TZ).date(), REVIEW_WORKING_DAYS)
+    return inst.due_date
+
+
+def _close(inst: Instance, now: datetime) -> None:
+    inst.status, inst.closed_at = InstanceStatus.CLOSED, now
+    if inst.due_date is None:
+        inst.closed_on_time = True
+    else:
+        inst.closed_on_time = now < overdue_from(inst.due_date)
+
+
+def _set_timer(s: Session, inst: Instance, due_at: datetime | None) -> None:
+    row = s.get(Timer, inst.id)
+    if due_at is None:
+        if row is not None:
+            s.delete(row)
+    elif row is None:
+        s.add(Timer(instance_id=inst.id, due_at=due_at))
+    else:
+        row.due_at = due_at
+
+
+def raise_event(s: Session, clock: Clock, *, kind: str, key: str, instance: Instance | None = None,
+                item: WorkItem | None = None, payload: dict[str, Any] | None = None) -> bool:
+    """Record an engine event once per key; False if it was already there."""
+    if s.scalar(select(EngineEvent.id).where(EngineEvent.dedupe_key == key)) is not None:
+        return False
+    unit = item.unit_id if item else (instance.lead_unit_id if instance else None)
+    with s.begin_nested():
+        s.add(EngineEvent(kind=kind, dedupe_key=key, instance_id=instance.id if instance else None,
+                          work_item_id=item.id if item else None, unit_id=unit,
+                          payload=payload or {}, created_at=clock.now()))
+    return True
+
+
+def digest(text: str) -> str:
+    """sha256 hex of a text."""
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,189 @@
+"""Read-side queries: indexed reads on work items and instances, never a workflow load."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from engine.lights import Light, days_left, light
+from engine.models import (
+    ACTIONABLE,
+    AuditEvent,
+    Cycle,
+    Evidence,
+    ExtensionRequest,
+    ExtensionStatus,
+    Instance,
+    ItemRole,
+    ItemStatus,
+    PolicyTask,
+    Review,
+    Unit,
+    WorkItem,
+)
+from engine.service import Actor, get_item
+
+_DUE_FIRST = (WorkItem.due_date.is_(None), WorkItem.due_date, WorkItem.id)
+
+
+def inbox(s: Session, unit_id: str, *, statuses: Sequence[ItemStatus] = ACTIONABLE,
+          limit: int = 200, offset: int = 0) -> list[WorkItem]:
+    """A unit's work in the given statuses, the earliest due first (no due date last)."""
+    q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(statuses))
+         .order_by(*_DUE_FIRST).limit(limit).offset(offset))
+    return list(s.scalars(q))
+
+
+def inbox_count(s: Session, unit_id: str) -> int:
+    """How many actionable items a unit has (for the navigation badge)."""
+    return s.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.unit_id == unit_id, WorkItem.status.in_(ACTIONABLE))) or 0
+
+
+def done(s: Session, unit_id: str, *, limit: int = 200) -> list[WorkItem]:
+    """A unit's submitted and closed items, the most recent first."""
+    q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(
+        (ItemStatus.SUBMITTED, ItemStatus.CLOSED))).order_by(WorkItem.updated_at.desc())
+         .limit(limit))
+    return list(s.scalars(q))
+
+
+def review_queue(s: Session, *, limit: int = 200) -> list[WorkItem]:
+    """Supervisor items waiting for a decision, the oldest first."""
+    q = (select(WorkItem).where(WorkItem.role == ItemRole.SUPERVISOR,
+                                WorkItem.status.in_(ACTIONABLE))
+         .order_by(*_DUE_FIRST).limit(limit))
+    return list(s.scalars(q))
+
+
+def pending_extensions(s: Session) -> list[ExtensionRequest]:
+    """Extension requests waiting for a supervisor."""
+    return list(s.scalars(select(ExtensionRequest).where(
+        ExtensionRequest.status == ExtensionStatus.PENDING).order_by(ExtensionRequest.id)))
+
+
+def overdue_items(s: Session, today: date, *, limit: int | None = None) -> list[WorkItem]:
+    """Actionable lead and supporting items past their due date (index ix_work_items_sweep)."""
+    q = (select(WorkItem).where(WorkItem.status.in_(ACTIONABLE), WorkItem.due_date < today,
+                                WorkItem.role != ItemRole.SUPERVISOR)
+         .order_by(WorkItem.due_date, WorkItem.id))
+    return list(s.scalars(q.limit(limit) if limit else q))
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One obligation (task x lead unit x cycle) on the supervisors' board."""
+
+    instance_id: int
+    task_number: int
+    task_title: str
+    unit_id: str
+    unit_name: str
+    cycle_label: str
+    due_date: date | None
+    status: ItemStatus
+    light: Light
+    days_overdue: int
+    item_id: int | None
+
+
+def board(s: Session, today: date, *, task: int | None = None, unit: str | None = None,
+          cycle: str | None = None, status: str | None = None) -> list[BoardRow]:
+    """Obligations with their lead item's status and light, overdue first."""
+    q = (select(Instance, WorkItem, PolicyTask.number, PolicyTask.title, Cycle.label)
+         .join(PolicyTask, PolicyTask.id == Instance.task_id)
+         .join(Cycle, Cycle.id == Instance.cycle_id)
+         .outerjoin(WorkItem, and_(WorkItem.instance_id == Instance.id,
+                                   WorkItem.role == ItemRole.LEAD))
+         .options(joinedload(Instance.lead_unit).joinedload(Unit.names)))
+    if task is not None:
+        q = q.where(PolicyTask.number == task)
+    if unit:
+        q = q.where(Instance.lead_unit_id == unit)
+    if cycle:
+        q = q.where(Cycle.label == cycle)
+    rows = []
+    for inst, item, number, title, label in s.execute(q).unique():
+        st = item.status if item is not None else ItemStatus.OPEN
+        lt = light(st, inst.due_date, today)
+        left = days_left(inst.due_date, today)
+        row = BoardRow(inst.id, number, title, inst.lead_unit_id, inst.lead_unit.name_on(today),
+                       label, inst.due_date, st, lt,
+                       -left if (left is not None and left < 0 and lt is Light.RED) else 0,
+                       item.id if item else None)
+        if status and not _matches(row, status):
+            continue
+        rows.append(row)
+    order = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2, Light.GREY: 3}
+    rows.sort(key=lambda r: (order[r.light], -r.days_overdue, r.due_date or date.max,
+                             r.task_number, r.unit_id))
+    return rows
+
+
+def _matches(row: BoardRow, status: str) -> bool:
+    if status == "overdue":
+        return row.light is Light.RED
+    return row.status.value == status or row.light.value == status
+
+
+def status_counts(s: Session, unit_id: str | None = None) -> dict[str, int]:
+    """Lead items by status (for navigation badges and summaries)."""
+    q = select(WorkItem.status, func.count()).where(WorkItem.role == ItemRole.LEAD)
+    if unit_id:
+        q = q.where(WorkItem.unit_id == unit_id)
+    return {st.value: n for st, n in s.execute(q.group_by(WorkItem.status))}
+
+
+@dataclass
+class ItemDetail:
+    """Everything a work item page shows."""
+
+    item: WorkItem
+    instance: Instance
+    task: PolicyTask
+    cycle: Cycle
+    evidence: list[Evidence] = field(default_factory=list)
+    contributions: list[tuple[WorkItem, Evidence | None]] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    extensions: list[ExtensionRequest] = field(default_factory=list)
+    history: list[AuditEvent] = field(default_factory=list)
+
+
+def item_detail(s: Session, actor: Actor, item_id: int) -> ItemDetail:
+    """A work item with its policy task, evidence, contributions, reviews and history."""
+    item = get_item(s, actor, item_id)
+    inst = item.instance
+    detail = ItemDetail(item=item, instance=inst, task=inst.task, cycle=inst.cycle)
+    detail.evidence = list(s.scalars(select(Evidence).where(Evidence.instance_id == inst.id,
+                                                            Evidence.unit_id == inst.lead_unit_id)
+                                     .order_by(Evidence.id)))
+    supporting = s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
+                                                  WorkItem.role == ItemRole.SUPPORTING)
+                           .order_by(WorkItem.unit_id))
+    for sup in supporting:
+        ev = s.scalars(select(Evidence).where(Evidence.work_item_id == sup.id)
+                       .order_by(Evidence.id.desc())).first()
+        detail.contributions.append((sup, ev))
+    detail.reviews = list(s.scalars(select(Review).where(Review.instance_id == inst.id)
+                                    .order_by(Review.id)))
+    detail.extensions = list(s.scalars(select(ExtensionRequest).where(
+        ExtensionRequest.instance_id == inst.id).order_by(ExtensionRequest.id)))
+    detail.history = instance_history(s, inst.id)
+    return detail
+
+
+def instance_history(s: Session, instance_id: int) -> list[AuditEvent]:
+    """Audit entries about an instance and its work items, in order."""
+    item_ids = [str(i) for i in s.scalars(select(WorkItem.id).where(
+        WorkItem.instance_id == instance_id))]
+    ext_ids = [str(i) for i in s.scalars(select(ExtensionRequest.id).where(
+        ExtensionRequest.instance_id == instance_id))]
+    cond = or_(and_(AuditEvent.object_type == "work_item", AuditEvent.object_id.in_(item_ids)),
+               and_(AuditEvent.object_type == "extension", AuditEvent.object_id.in_(ext_ids)),
+               and_(AuditEvent.object_type == "instance",
+                    AuditEvent.object_id == str(instance_id)))
+    return list(s.scalars(select(AuditEvent).where(cond).order_by(AuditEvent.id)))

@@ -1,0 +1,268 @@
+"""The actions: one service layer that the CLI, web, API, scheduler and simulator all call.
+
+Each action runs in the caller's transaction, checks who may act, changes the workflow and its
+work items together, and appends to the audit log. Errors are ``engine.errors`` types; the caller
+rolls back, so a refused action changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit, bpmn, instances
+from engine.clock import Clock, ManualClock, overdue_from, today, use_clock
+from engine.errors import NotFoundError, PermissionDeniedError, StateError, ValidationError
+from engine.models import (
+    ACTIONABLE,
+    Attachment,
+    Evidence,
+    ExtensionRequest,
+    ExtensionStatus,
+    Instance,
+    ItemRole,
+    ItemStatus,
+    Review,
+    Role,
+    User,
+    WorkItem,
+)
+
+MAX_TEXT = 20_000
+MAX_NUMBER_FACTOR = 100
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user's id, name, role and unit, or the system."""
+
+    user_id: int | None
+    username: str
+    role: Role
+    unit_id: str | None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, "system", Role.ADMIN, None)
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.username, user.role, user.unit_id)
+
+
+def get_item(s: Session, actor: Actor, item_id: int) -> WorkItem:
+    """The work item if the actor may see it; a liaison never learns of another unit's items."""
+    item = s.get(WorkItem, item_id)
+    if item is None or (actor.role is Role.LIAISON and item.unit_id != actor.unit_id):
+        raise NotFoundError(f"待办事项 #{item_id} 不存在")
+    return item
+
+
+def _actionable(s: Session, actor: Actor, item_id: int, roles: tuple[ItemRole, ...]) -> WorkItem:
+    item = get_item(s, actor, item_id)
+    if item.role not in roles:
+        raise PermissionDeniedError("此操作不适用于该事项")
+    if item.role is ItemRole.SUPERVISOR:
+        if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+            raise PermissionDeniedError("只有督查人员可以审核")
+    elif actor.role is not Role.LIAISON or actor.unit_id != item.unit_id:
+        raise PermissionDeniedError("只有本单位联络员可以办理本单位事项")
+    if item.status not in ACTIONABLE:
+        raise StateError(f"事项 #{item.id} 当前状态为“{_STATUS_ZH[item.status]}”，不能再办理")
+    return item
+
+
+_STATUS_ZH = {ItemStatus.OPEN: "待办", ItemStatus.RETURNED: "已退回",
+              ItemStatus.SUBMITTED: "已报送",
+              ItemStatus.CLOSED: "已办结", ItemStatus.CANCELLED: "已撤销"}
+
+
+def save_draft(s: Session, clock: Clock, actor: Actor, item_id: int,
+               draft: dict[str, Any]) -> WorkItem:
+    """Keep what the unit has typed so far; nothing moves in the workflow."""
+    item = _actionable(s, actor, item_id, (ItemRole.LEAD, ItemRole.SUPPORTING))
+    text = str(draft.get("text", ""))
+    if len(text) > MAX_TEXT:
+        raise ValidationError(f"说明文字不能超过 {MAX_TEXT} 字")
+    item.draft, item.updated_at = draft, clock.now()
+    return item
+
+
+def submit(s: Session, clock: Clock, actor: Actor, item_id: int, *, text: str,
+           numbers: dict[str, Any] | None = None,
+           attachment_ids: Sequence[int] = ()) -> WorkItem:
+    """A unit submits evidence (lead) or its contribution (supporting)."""
+    item = _actionable(s, actor, item_id, (ItemRole.LEAD, ItemRole.SUPPORTING))
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("请填写办理情况说明")
+    if len(text) > MAX_TEXT:
+        raise ValidationError(f"说明文字不能超过 {MAX_TEXT} 字")
+    inst = item.instance
+    clean = _check_numbers(inst, numbers or {}) if item.role is ItemRole.LEAD else {}
+    atts = _claim_attachments(s, actor, attachment_ids)
+    now = clock.now()
+    ev = Evidence(work_item_id=item.id, instance_id=inst.id, unit_id=item.unit_id,
+                  user_id=actor.user_id, text=text, numbers=clean, submitted_at=now,
+                  attachments=atts)
+    s.add(ev)
+    s.flush()
+    data = ({"evidence_id": ev.id, "numbers": clean} if item.role is ItemRole.LEAD
+            else {"contribution": text, "evidence_id": ev.id})
+    before = _snapshot(item)
+    item.status = ItemStatus.SUBMITTED if item.role is ItemRole.LEAD else ItemStatus.CLOSED
+    item.submitted_at, item.updated_at, item.draft = now, now, None
+    if item.status is ItemStatus.CLOSED:
+        item.closed_at = now
+    _advance(s, clock, inst, item, data)
+    audit.record(s, clock, actor=actor.username, action="submit", object_type="work_item",
+                 object_id=str(item.id), before=before,
+                 after={**_snapshot(item), "evidence_id": ev.id, "numbers": clean,
+                        "attachments": [a.id for a in atts]})
+    return item
+
+
+def _check_numbers(inst: Instance, numbers: dict[str, Any]) -> dict[str, float]:
+    targets = {t["key"]: t for t in inst.task.targets}
+    clean: dict[str, float] = {}
+    for key, raw in numbers.items():
+        if key not in targets:
+            raise ValidationError(f"任务{inst.task.number}没有指标“{key}”")
+        if raw is None or raw == "":
+            continue
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ValidationError(f"指标“{targets[key]['label']}”应为数字，而不是“{raw}”") from None
+        limit = max(targets[key]["amount"], 1) * MAX_NUMBER_FACTOR
+        if not math.isfinite(value) or value < 0 or value > limit:
+            raise ValidationError(f"指标“{targets[key]['label']}”应在 0 到 {limit:g} 之间")
+        clean[key] = int(value) if value.is_integer() else value
+    return clean
+
+
+def _claim_attachments(s: Session, actor: Actor, ids: Sequence[int]) -> list[Attachment]:
+    atts = []
+    for att_id in dict.fromkeys(ids):
+        att = s.get(Attachment, att_id)
+        if att is None or att.unit_id != actor.unit_id or att.evidence_id is not None:
+            raise ValidationError(f"附件 #{att_id} 不存在或不可用")
+        atts.append(att)
+    return atts
+
+
+def review(s: Session, clock: Clock, actor: Actor, item_id: int, *, approve: bool,
+           reason: str | None = None) -> WorkItem:
+    """A supervisor approves (the obligation closes) or returns it with a reason."""
+    item = _actionable(s, actor, item_id, (ItemRole.SUPERVISOR,))
+    reason = (reason or "").strip() or None
+    if not approve and not reason:
+        raise ValidationError("退回时请填写退回理由")
+    inst = item.instance
+    now = clock.now()
+    lead = s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
+                                            WorkItem.role == ItemRole.LEAD)).first()
+    evidence = s.scalars(select(Evidence).where(Evidence.instance_id == inst.id)
+                         .order_by(Evidence.id.desc())).first()
+    s.add(Review(instance_id=inst.id, work_item_id=item.id, reviewer_id=actor.user_id,
+                 evidence_id=evidence.id if evidence else None, approved=approve,
+                 reason=reason, reviewed_at=now))
+    before = _snapshot(item)
+    item.status, item.closed_at, item.updated_at = ItemStatus.CLOSED, now, now
+    if lead is not None and not approve:
+        lead.return_reason = reason
+    _advance(s, clock, inst, item, {"decision": "approve" if approve else "return",
+                                    "reason": reason or ""})
+    audit.record(s, clock, actor=actor.username, action="approve" if approve else "return",
+                 object_type="work_item", object_id=str(item.id), before=before,
+                 after={**_snapshot(item), "reason": reason, "instance": inst.id})
+    return item
+
+
+def _advance(s: Session, clock: Clock, inst: Instance, item: WorkItem,
+             data: dict[str, Any]) -> None:
+    with use_clock(ManualClock(clock.now())):
+        wf = instances.load(s, inst)
+        if item.spiff_task_id is None:
+            raise StateError(f"事项 #{item.id} 没有可办理的流程节点")
+        codes = bpmn.complete(wf, item.spiff_task_id, data) + bpmn.fire_timers(wf)
+        instances.sync(s, clock, inst, wf, escalations=codes)
+
+
+def request_extension(s: Session, clock: Clock, actor: Actor, item_id: int, *, new_due: date,
+                      reason: str, progress: str | None = None) -> ExtensionRequest:
+    """延期申请: filed by the lead unit before it is done, with a reason and a later date."""
+    item = _actionable(s, actor, item_id, (ItemRole.LEAD,))
+    inst = item.instance
+    if not (reason or "").strip():
+        raise ValidationError("请填写延期理由")
+    if inst.due_date is None:
+        raise StateError("该事项没有截止日期，无需延期")
+    if new_due <= inst.due_date:
+        raise ValidationError(f"申请的日期应晚于当前截止日期 {inst.due_date.isoformat()}")
+    if s.scalar(select(ExtensionRequest.id).where(
+            ExtensionRequest.instance_id == inst.id,
+            ExtensionRequest.status == ExtensionStatus.PENDING)) is not None:
+        raise StateError("已有一项延期申请正在审批")
+    req = ExtensionRequest(instance_id=inst.id, work_item_id=item.id, unit_id=item.unit_id,
+                           requested_by=actor.user_id, reason=reason.strip(), progress=progress,
+                           old_due_date=inst.due_date, requested_due_date=new_due,
+                           status=ExtensionStatus.PENDING, created_at=clock.now())
+    s.add(req)
+    s.flush()
+    audit.record(s, clock, actor=actor.username, action="request_extension",
+                 object_type="extension", object_id=str(req.id), before=None,
+                 after={"instance": inst.id, "old_due": inst.due_date, "requested_due": new_due,
+                        "reason": req.reason})
+    return req
+
+
+def decide_extension(s: Session, clock: Clock, actor: Actor, request_id: int, *, approve: bool,
+                     due: date | None = None, note: str | None = None) -> ExtensionRequest:
+    """A supervisor approves (with the requested or another date) or rejects an extension."""
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise PermissionDeniedError("只有督查人员可以审批延期申请")
+    req = s.get(ExtensionRequest, request_id)
+    if req is None:
+        raise NotFoundError(f"延期申请 #{request_id} 不存在")
+    if req.status is not ExtensionStatus.PENDING:
+        raise StateError("该延期申请已审批")
+    inst = s.get(Instance, req.instance_id)
+    assert inst is not None
+    new_due = due or req.requested_due_date
+    if approve and (inst.due_date is None or new_due <= inst.due_date or new_due < today(clock)):
+        raise ValidationError("批准的截止日期应晚于原截止日期且不早于今天")
+    req.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
+    req.decided_by, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
+    if approve:
+        req.decided_due_date = new_due
+        _move_due_date(s, clock, inst, new_due)
+    audit.record(s, clock, actor=actor.username,
+                 action="approve_extension" if approve else "reject_extension",
+                 object_type="extension", object_id=str(req.id),
+                 before={"due_date": req.old_due_date},
+                 after={"status": req.status, "due_date": inst.due_date, "note": note})
+    return req
+
+
+def _move_due_date(s: Session, clock: Clock, inst: Instance, new_due: date) -> None:
+    inst.due_date = new_due
+    for item in s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
+                                                 WorkItem.role != ItemRole.SUPERVISOR)):
+        item.due_date = new_due
+        if item.status in ACTIONABLE:
+            item.overdue_marked_at = None
+    with use_clock(ManualClock(clock.now())):
+        wf = instances.load(s, inst)
+        bpmn.reset_deadline(wf, overdue_from(new_due).isoformat())
+        instances.sync(s, clock, inst, wf)
+
+
+def _snapshot(item: WorkItem) -> dict[str, Any]:
+    return {"status": item.status, "due_date": item.due_date, "unit": item.unit_id}
