@@ -14,6 +14,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -190,10 +191,14 @@ def raise_event(s: Session, clock: Clock, *, kind: str, key: str, instance: Inst
     if s.scalar(select(EngineEvent.id).where(EngineEvent.dedupe_key == key)) is not None:
         return False
     unit = item.unit_id if item else (instance.lead_unit_id if instance else None)
-    with s.begin_nested():
-        s.add(EngineEvent(kind=kind, dedupe_key=key, instance_id=instance.id if instance else None,
-                          work_item_id=item.id if item else None, unit_id=unit,
-                          payload=payload or {}, created_at=clock.now()))
+    try:
+        with s.begin_nested():
+            s.add(EngineEvent(kind=kind, dedupe_key=key,
+                              instance_id=instance.id if instance else None,
+                              work_item_id=item.id if item else None, unit_id=unit,
+                              payload=payload or {}, created_at=clock.now()))
+    except IntegrityError:  # another process raised it at the same moment
+        return False
     return True
 
 
