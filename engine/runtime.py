@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import bpmn
@@ -84,5 +85,15 @@ def open_runtime(config: Config | None = None, clock: Clock | None = None) -> Ru
     config.data_dir.mkdir(parents=True, exist_ok=True)
     sessions = session_factory(make_engine(config.database_url))
     if clock is None:
-        clock = SystemClock() if simulated_start(config) is None else DatabaseClock(sessions)
+        simulated = simulated_start(config) is not None or _has_clock_row(sessions)
+        clock = DatabaseClock(sessions) if simulated else SystemClock()
     return Runtime(config=config, sessions=sessions, clock=clock)
+
+
+def _has_clock_row(sessions: sessionmaker[Session]) -> bool:
+    """Whether the database keeps a simulated clock (then every process must follow it)."""
+    try:
+        with sessions() as s:
+            return s.get(ClockState, 1) is not None
+    except SQLAlchemyError:  # no schema yet
+        return False

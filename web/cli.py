@@ -85,6 +85,31 @@ def days_to(rt: Runtime, end: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((end - first).days + 1)]
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True,
+              help="不在本进程运行调度器（另行运行 duban scheduler）")
+@friendly
+def serve(host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the web app (gunicorn) with the scheduler in the same process."""
+    from web.serve import serve as run_server
+
+    rt = runtime()
+    now = rt.clock.now().astimezone(CHINA_TZ)
+    click.echo(f"督办系统：http://{host}:{port}/  （当前时钟：{now:%Y-%m-%d %H:%M}）")
+    run_server(rt, host, port, scheduler=not no_scheduler)
+
+
+@main.command()
+@friendly
+def scheduler() -> None:
+    """Run the scheduler alone (for deployments with several web processes)."""
+    from notifications.scheduler import run_blocking
+
+    run_blocking(runtime())
+
+
 @main.group()
 def audit() -> None:
     """The audit log."""
