@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -108,6 +109,28 @@ def scheduler() -> None:
     from notifications.scheduler import run_blocking
 
     run_blocking(runtime())
+
+
+@main.command()
+@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--out", "out", default="var/simulation", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@friendly
+def simulate(start: datetime, end: datetime, seed: int, out: Path) -> None:
+    """Replay the policy day by day on a fresh database with scripted units."""
+    import json
+    import os
+
+    from notifications.simulate import SimulationRequest, simulate, terminal_progress
+
+    req = SimulationRequest(start.date(), end.date(), seed, out,
+                            database_url=os.environ.get("DUBAN_SIMULATION_DATABASE_URL"),
+                            smtp_url=os.environ.get("DUBAN_SMTP_URL") or None)
+    summary = simulate(req, progress=terminal_progress)
+    click.echo(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True))
+    click.echo(f"文书与汇总已写入 {out}")
 
 
 @main.group()

@@ -1,0 +1,208 @@
+"""Scripted unit behaviour for the simulator: who submits when, who is late, who is returned.
+
+Every decision is a pure function of the seed and the obligation's stable key (task number,
+cycle label, unit id), so the same seed replays the same story whatever the order of events.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from engine import service
+from engine.clock import CHINA_TZ, Clock, today
+from engine.errors import DubanError
+from engine.models import (
+    ACTIONABLE,
+    ExtensionRequest,
+    ExtensionStatus,
+    Instance,
+    ItemRole,
+    ItemStatus,
+    Review,
+    Role,
+    User,
+    WorkItem,
+)
+
+
+class Profile(enum.StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    RETURNED_ONCE = "returned_once"
+    RETURNED_TWICE = "returned_twice"
+    EXTENSION = "extension"
+
+
+# (profile, weight): most units are on time, some late, some returned, a few ask for more time
+WEIGHTS = [(Profile.ON_TIME, 62), (Profile.LATE, 18), (Profile.RETURNED_ONCE, 10),
+           (Profile.RETURNED_TWICE, 5), (Profile.EXTENSION, 5)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one obligation's lead unit will do."""
+
+    profile: Profile
+    submit_on: date          # first submission
+    resubmit_after: int      # days after a return
+    extend_to: date | None   # requested due date (EXTENSION)
+    attainment: float        # share of each numeric target reached
+
+
+def _rng(seed: int, *key: object) -> random.Random:
+    digest = hashlib.sha256(repr((seed, *key)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def plan_for(seed: int, task: int, cycle: str, unit: str, opens: date, due: date | None) -> Plan:
+    """The plan of one obligation, from the seed alone."""
+    rng = _rng(seed, "lead", task, cycle, unit)
+    profile = rng.choices([p for p, _ in WEIGHTS], [w for _, w in WEIGHTS])[0]
+    end = due or opens + timedelta(days=180)
+    span = max((end - opens).days, 1)
+    submit_on = opens + timedelta(days=int(span * rng.uniform(0.4, 0.95)))
+    extend_to = None
+    if profile is Profile.LATE:
+        submit_on = end + timedelta(days=rng.randint(3, 40))
+    elif profile is Profile.EXTENSION and due is not None:
+        extend_to = due + timedelta(days=rng.randint(20, 45))
+        submit_on = due + timedelta(days=rng.randint(5, (extend_to - due).days - 2))
+    return Plan(profile, min(submit_on, opens + timedelta(days=400)), rng.randint(3, 10),
+                extend_to, rng.uniform(0.8, 1.25))
+
+
+def _returns_wanted(profile: Profile) -> int:
+    return {Profile.RETURNED_ONCE: 1, Profile.RETURNED_TWICE: 2}.get(profile, 0)
+
+
+class Behaviour:
+    """Acts each simulated day for every unit and the supervisor, through the service layer."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._actors: dict[str, service.Actor] = {}
+
+    def act(self, s: Session, clock: Clock) -> int:
+        """Everything the units and the supervisor do today; returns the number of actions."""
+        day = today(clock)
+        done = self._extensions(s, clock, day)
+        q = (select(WorkItem).where(WorkItem.status.in_(ACTIONABLE)).order_by(WorkItem.id)
+             .options(joinedload(WorkItem.instance).joinedload(Instance.task),
+                      joinedload(WorkItem.instance).joinedload(Instance.cycle)))
+        for item in s.scalars(q).unique().all():
+            if not self._due_today(s, item, day):
+                continue
+            try:
+                with s.begin_nested():
+                    done += self._act_on(s, clock, item, day)
+            except DubanError:
+                continue
+        return done
+
+    def _due_today(self, s: Session, item: WorkItem, day: date) -> bool:
+        """Whether the item's actor means to act today (cheap: no query for most items)."""
+        inst = item.instance
+        if item.role is ItemRole.SUPPORTING:
+            return day >= self._support_day(item)
+        if item.role is ItemRole.SUPERVISOR:
+            return day >= today_of(item.updated_at) + timedelta(days=2)
+        if item.status is ItemStatus.OPEN:
+            return day >= self._plan(inst).submit_on
+        return True
+
+    def _support_day(self, item: WorkItem) -> date:
+        inst = item.instance
+        rng = _rng(self.seed, "support", inst.task.number, inst.cycle.label, item.unit_id)
+        opens = inst.cycle.opens_on
+        due = item.due_date or opens + timedelta(days=90)
+        return opens + timedelta(days=int(max((due - opens).days, 1) * rng.uniform(0.2, 1.1)))
+
+    def _plan(self, inst: Instance) -> Plan:
+        return plan_for(self.seed, inst.task.number, inst.cycle.label, inst.lead_unit_id,
+                        inst.cycle.opens_on, inst.original_due_date)
+
+    def _act_on(self, s: Session, clock: Clock, item: WorkItem, day: date) -> int:
+        inst = item.instance
+        if item.role is ItemRole.SUPPORTING:
+            service.submit(s, clock, self._liaison(s, item.unit_id), item.id,
+                           text="已按要求配合提供相关材料和意见。")
+            return 1
+        plan = self._plan(inst)
+        if item.role is ItemRole.SUPERVISOR:
+            return self._review(s, clock, item, inst, plan, day)
+        return self._submit(s, clock, item, inst, plan, day)
+
+    def _submit(self, s: Session, clock: Clock, item: WorkItem, inst: Instance, plan: Plan,
+                day: date) -> int:
+        if item.status is ItemStatus.RETURNED:
+            last = s.scalar(select(Review.reviewed_at).where(Review.instance_id == inst.id)
+                            .order_by(Review.id.desc()))
+            if last is None or day < today_of(last) + timedelta(days=plan.resubmit_after):
+                return 0
+        elif day < plan.submit_on:
+            return 0
+        numbers = {t["key"]: round(t["amount"] * plan.attainment) for t in inst.task.targets}
+        service.submit(s, clock, self._liaison(s, item.unit_id), item.id, numbers=numbers,
+                       text=f"{inst.cycle.label}任务已完成，现报送佐证材料。")
+        return 1
+
+    def _review(self, s: Session, clock: Clock, item: WorkItem, inst: Instance, plan: Plan,
+                day: date) -> int:
+        returned = len(s.scalars(select(Review.id).where(Review.instance_id == inst.id,
+                                                         Review.approved.is_(False))).all())
+        approve = returned >= _returns_wanted(plan.profile)
+        service.review(s, clock, self._supervisor(s), item.id, approve=approve,
+                       reason=None if approve else "佐证材料不完整，请补充相关文件和数据。")
+        return 1
+
+    def _extensions(self, s: Session, clock: Clock, day: date) -> int:
+        done = 0
+        for req in s.scalars(select(ExtensionRequest).where(
+                ExtensionRequest.status == ExtensionStatus.PENDING)).all():
+            if day >= today_of(req.created_at) + timedelta(days=1):
+                with s.begin_nested():
+                    service.decide_extension(s, clock, self._supervisor(s), req.id, approve=True)
+                done += 1
+        q = (select(WorkItem).join(Instance).where(
+            WorkItem.role == ItemRole.LEAD, WorkItem.status == ItemStatus.OPEN,
+            Instance.due_date == day + timedelta(days=10),
+            Instance.due_date == Instance.original_due_date))
+        for item in s.scalars(q).all():
+            inst = item.instance
+            plan = self._plan(inst)
+            if (plan.extend_to and inst.due_date == inst.original_due_date and inst.due_date
+                    and day == inst.due_date - timedelta(days=10)):
+                with s.begin_nested():
+                    service.request_extension(s, clock, self._liaison(s, item.unit_id), item.id,
+                                              new_due=plan.extend_to,
+                                              reason="涉及多部门协调，需延长办理时限。")
+                done += 1
+        return done
+
+    def _liaison(self, s: Session, unit_id: str) -> service.Actor:
+        return self._actor(s, User.unit_id == unit_id, Role.LIAISON, unit_id)
+
+    def _supervisor(self, s: Session) -> service.Actor:
+        return self._actor(s, User.role == Role.SUPERVISOR, Role.SUPERVISOR, None)
+
+    def _actor(self, s: Session, cond: object, role: Role, unit_id: str | None) -> service.Actor:
+        key = f"{role}:{unit_id}"
+        if key not in self._actors:
+            user = s.scalars(select(User).where(cond, User.role == role)  # type: ignore[arg-type]
+                             .order_by(User.id)).first()
+            if user is None:
+                raise DubanError(f"模拟需要{role.value}账号：{unit_id or ''}")
+            self._actors[key] = service.Actor.of(user)
+        return self._actors[key]
+
+
+def today_of(instant: datetime) -> date:
+    """The China date of a stored timestamp."""
+    return instant.astimezone(CHINA_TZ).date()
