@@ -40,9 +40,19 @@ node_modules/.installed: package.json package-lock.json
 
 npm: node_modules/.installed
 
+DEMO_DIR := var/demo
+DEMO_ENV := DUBAN_DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DIR)/simulation.db DUBAN_DATA_DIR=$(DEMO_DIR)/data
+
+# The demo: replay the 2018 policy from its issue date to DEMO_DATE with scripted units (real
+# scheduler steps, documents, mail as .eml files), add login accounts, then serve the web app
+# with its scheduler on the simulated clock.
 demo: setup
-	$(VENV)/bin/duban init --demo
+	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/duban policy show
+	$(VENV)/bin/duban simulate --from 2018-05-30 --to $(DEMO_DATE) --seed 7 --out $(DEMO_DIR)
+	$(DEMO_ENV) $(VENV)/bin/duban init --demo
+	@echo "模拟数据：$(DEMO_DIR)（文书 PDF 在 notices/ 与 bulletins/，汇总见 summary.json）"
+	$(DEMO_ENV) $(VENV)/bin/duban serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(VENV)/bin/pytest -q
