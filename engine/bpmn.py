@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import functools
 import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,12 +31,19 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import BpmnError, ScriptSecurityError, StateError, ValidationError
+from engine.errors import (
+    BpmnError,
+    NotFoundError,
+    ScriptSecurityError,
+    StateError,
+    ValidationError,
+)
 
 LANE_KEYS = {"牵头单位": "lead", "配合单位": "supporting", "督查": "supervisor"}
 CONTRIBUTE_CHILD = "contribute [child]"
@@ -43,15 +51,17 @@ FAR_FUTURE = "9999-12-31T00:00:00+08:00"
 ESCALATED_KEY = "duban_escalated"  # workflow data: escalations already reported
 REQUIRED_DATA = ("task_number", "cycle_label", "lead_unit", "supporting_units", "due_at")
 
-# ---------------------------------------------------------------------------------------------
-# The restricted script engine
-
 FORBIDDEN_NAMES = frozenset({
     "eval", "exec", "open", "compile", "getattr", "setattr", "delattr", "globals", "locals",
     "vars", "dir", "input", "breakpoint", "help", "memoryview", "type", "object", "super",
-    "classmethod", "staticmethod", "property", "exit", "quit", "print", "id", "hasattr",
+    "classmethod", "staticmethod", "property", "exit", "quit", "hasattr",
 })
-FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
+# Frame and code attributes reach real globals without a leading underscore.
+FORBIDDEN_ATTRIBUTES = frozenset({
+    "format", "format_map", "mro", "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code",
+    "cr_await", "ag_frame", "ag_code", "f_back", "f_globals", "f_locals", "f_builtins", "f_code",
+    "tb_frame", "tb_next", "co_code",
+})
 SAFE_BUILTINS: dict[str, Any] = {
     name: getattr(builtins, name) for name in (
         "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "frozenset",
@@ -108,14 +118,9 @@ class SafeScriptEngine(PythonScriptEngine):
 
 def _check_runtime(text: str) -> None:
     """The safety check; syntax errors are left to SpiffWorkflow's own error path."""
-    try:
+    with contextlib.suppress(SyntaxError):
         check_script(text)
-    except SyntaxError:
-        pass
 
-
-# ---------------------------------------------------------------------------------------------
-# Parsing
 
 EXPRESSION_TAGS = frozenset({
     "conditionExpression", "timeDate", "timeCycle", "timeDuration", "script",
@@ -196,9 +201,8 @@ def _sourceline(tree: Any, xpath: str) -> int | None:
 
 def _line(exc: ValidationException) -> int | None:
     """The line number a ValidationException carries, if any."""
-    line = getattr(exc, "line_number", None)
-    return int(line) if isinstance(line, int) or (isinstance(line, str) and line.isdigit()) \
-        else None
+    line = str(getattr(exc, "line_number", ""))
+    return int(line) if line.isdigit() else None
 
 
 def _check_expressions(tree: Any, path: Path) -> None:
@@ -219,10 +223,10 @@ def _check_expressions(tree: Any, path: Path) -> None:
             raise ScriptSecurityError(f"{path}: line {element.sourceline}: {exc}") from exc
 
 
-# ---------------------------------------------------------------------------------------------
-# Workflows and serialization
-
 _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+# Our own registry (not SpiffWorkflow's global config): dates in task data survive too.
+_SERIALIZER.registry.register(date, lambda v: {"value": v.isoformat()},
+                              lambda v: date.fromisoformat(v["value"]))
 _SPEC_KEYS = ("spec", "subprocess_specs")
 
 
@@ -242,17 +246,12 @@ def new_workflow(parsed: ParsedProcess, data: dict[str, Any]) -> BpmnWorkflow:
 
 
 def _to_dict(obj: Any) -> Any:
-    """Convert with the SpiffWorkflow registry in JSON-encoder mode."""
-    registry = _SERIALIZER.registry
-    registry._encoder_mode = True
-    try:
-        return registry.convert(obj)
-    finally:
-        registry._encoder_mode = False
+    """Convert to plain JSON types (not the serializer's encoder mode: its flag is shared state)."""
+    return _SERIALIZER.registry.convert(obj)
 
 
 def _dumps(obj: Any) -> str:
-    """JSON text with the serializer's encoder (dates, UUIDs)."""
+    """Compact JSON text; the encoder converts what the registry left (task data deltas)."""
     return json.dumps(obj, cls=_SERIALIZER._encoder_cls, ensure_ascii=False,
                       separators=(",", ":"))
 
@@ -274,7 +273,7 @@ def spec_to_json(parsed: ParsedProcess) -> str:
 
 def deserialize(state: str, spec_json: str) -> BpmnWorkflow:
     """Restore a workflow from ``serialize`` output and its spec; the safe engine is set again."""
-    dct = json.loads(state, cls=_SERIALIZER.json_decoder_cls)
+    dct = json.loads(state)
     specs = json.loads(spec_json)
     for key in _SPEC_KEYS:
         dct[key] = specs[key]
@@ -283,9 +282,6 @@ def deserialize(state: str, spec_json: str) -> BpmnWorkflow:
     wf.script_engine = SafeScriptEngine()
     return wf
 
-
-# ---------------------------------------------------------------------------------------------
-# Helpers the engine needs
 
 
 @dataclass(frozen=True)
@@ -322,16 +318,27 @@ def ready_human_tasks(wf: BpmnWorkflow) -> list[HumanTask]:
     return result
 
 
+def contributions(wf: BpmnWorkflow) -> dict[str, Any]:
+    """The contributions handed in so far, by unit id (the ``contribute`` branch never joins)."""
+    return {str(task.internal_data["key_or_index"]): task.data.get("contribution")
+            for task in wf.tasks.values()
+            if task.task_spec.name == CONTRIBUTE_CHILD and task.state == TaskState.COMPLETED}
+
+
 def complete(wf: BpmnWorkflow, task_id: str | UUID, data: dict[str, Any]) -> list[str]:
     """Complete a READY user task with ``data`` and run on; returns escalation codes raised."""
-    task = wf.get_task_from_id(task_id if isinstance(task_id, UUID) else UUID(str(task_id)))
+    try:
+        task = wf.get_task_from_id(task_id if isinstance(task_id, UUID) else UUID(str(task_id)))
+    except (ValueError, TaskNotFoundException):
+        task = None
     if task is None or not task.task_spec.manual:
-        raise StateError(f"没有这个待办任务：{task_id}")
+        raise NotFoundError(f"流程中没有这个待办任务：{task_id}")
     _check_keys(data)
     wf.refresh_timers()     # a deadline that passed before this action fires first
     wf.do_engine_steps()
     if task.state != TaskState.READY:
-        raise StateError(f"任务 {task.task_spec.bpmn_name} 当前不能办理（{task.state_name}）")
+        state = TaskState.get_name(task.state)
+        raise StateError(f"任务 {task.task_spec.bpmn_name} 当前不能办理（{state}）")
     task.set_data(**data)
     task.run()
     wf.refresh_timers()
@@ -347,21 +354,25 @@ def fire_timers(wf: BpmnWorkflow) -> list[str]:
 
 
 def _escalations(wf: BpmnWorkflow) -> list[str]:
-    """Drain uncaught events; return escalation codes, each once per deadline value.
+    """Escalation codes thrown since the last call, each once per deadline value.
 
-    A return after the deadline re-arms the boundary timer, which fires again at once: that is
-    the same lateness, so it is not reported twice (an extension's new ``due_at`` is).
+    The finished throw tasks are the record (uncaught events carry no payload, so the queue
+    of ``get_events`` is only drained). A return after the deadline re-arms the boundary timer,
+    which fires again at once: the same lateness, not reported twice; an extension's new
+    ``due_at`` is a new deadline and is reported.
     """
+    wf.get_events()
     seen: list[str] = wf.data.setdefault(ESCALATED_KEY, [])
     codes = []
-    for event in wf.get_events():
-        if not isinstance(event.event_definition, EscalationEventDefinition):
+    for task in wf.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, EscalationEventDefinition) or \
+                task.state != TaskState.COMPLETED:
             continue
-        code = str(event.event_definition.code)
-        key = f"{code}@{(event.payload or {}).get('due_at')}"
+        key = f"{definition.code}@{task.data.get('due_at')}"
         if key not in seen:
             seen.append(key)
-            codes.append(code)
+            codes.append(str(definition.code))
     return codes
 
 
@@ -385,14 +396,17 @@ def next_timer_at(wf: BpmnWorkflow) -> datetime | None:
 def reset_deadline(wf: BpmnWorkflow, due_at_iso: str) -> None:
     """Move the deadline (an approved extension): new ``due_at`` in the data, timer re-armed."""
     _check_instant(due_at_iso)
-    for task in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK):
-        if "due_at" in task.data:
+    for task in wf.tasks.values():
+        if task.has_state(TaskState.NOT_FINISHED_MASK) and "due_at" in task.data:
             task.data["due_at"] = due_at_iso
     for task in _pending_timers(wf):
         if isinstance(task.task_spec.event_definition, TimeDateEventDefinition):
             # TimeDateEventDefinition.has_fired keeps the evaluated expression here.
             task.internal_data["event_value"] = due_at_iso
             task.internal_data.pop("event_fired", None)
+            if task.parent is not None and "due_at" in task.parent.data:
+                # a waiting task merges its parent's data again when it becomes READY
+                task.parent.data["due_at"] = due_at_iso
     wf.refresh_timers()
 
 
