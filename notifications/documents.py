@@ -1,0 +1,320 @@
+"""Supervision notices (督办通知) and bulletins (通报): plain dataclasses -> HTML -> PDF.
+
+The layout follows GB/T 9704-2012 (党政机关公文格式): red issuer masthead, document number, red
+rule, title, addressee, numbered parts, annexes, signature and date, imprint. Nothing here
+touches the database; the caller fills the dataclasses. WeasyPrint is imported only when a PDF
+is made, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from engine.errors import DubanError, ValidationError
+from notifications.charts import on_time_rate_chart, percent_text
+
+TEMPLATES = Path(__file__).parent / "templates"
+TEXT_WIDTH_MM = 156      # the type area's width (版心)
+MASTHEAD_MAX_MM = 15.0   # GB/T 9704: masthead characters at most 15 mm wide
+NUMERALS = "零一二三四五六七八九十"
+
+
+class DocumentError(DubanError):
+    """A notice or bulletin could not be rendered (template fault, PDF library missing)."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The person to call about a document (附注 line)."""
+
+    name: str
+    phone: str
+
+
+# ---------------------------------------------------------------- notices
+@dataclass(frozen=True)
+class NoticeItem:
+    """One overdue obligation named in a supervision notice."""
+
+    task_number: int
+    task_title: str
+    cycle_label: str
+    due_date: date
+    days_overdue: int
+    working_days_overdue: int
+
+
+@dataclass(frozen=True)
+class NoticeDoc:
+    """A supervision notice (督办通知) to one unit about its overdue items."""
+
+    number: str                    # 皖经信督〔2018〕3号
+    office: str                    # the issuing office's name valid on issued_on
+    addressee: str                 # the unit's name valid on issued_on
+    issued_on: date
+    policy_title: str
+    items: Sequence[NoticeItem]
+    reply_within_working_days: int
+    reply_by: date
+    contact: Contact | None = None
+    cc: Sequence[str] = ()
+    title: str | None = None       # default: 关于督促办理逾期任务的督办通知
+    masthead: str | None = None    # default: office + 督查文件
+
+    def __post_init__(self) -> None:
+        if not self.items:
+            raise ValidationError(f"督办通知 {self.number}：没有逾期任务，不能生成督办通知")
+        if self.reply_within_working_days < 1:
+            raise ValidationError(f"督办通知 {self.number}：答复时限必须至少为 1 个工作日")
+
+
+# ---------------------------------------------------------------- bulletins
+def share(part: int, whole: int) -> Decimal | None:
+    """``part`` as a percentage of ``whole`` (unrounded); None when ``whole`` is 0."""
+    return Decimal(part * 100) / Decimal(whole) if whole else None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Overall counts of a bulletin; closed, in progress and overdue partition assigned."""
+
+    assigned: int
+    closed: int
+    in_progress: int   # not closed and not overdue
+    overdue: int       # not closed and past its due date
+
+    def __post_init__(self) -> None:
+        if self.closed + self.in_progress + self.overdue != self.assigned:
+            raise ValidationError(
+                f"通报总体数据不一致：已办结 {self.closed} + 推进中 {self.in_progress} + 逾期 "
+                f"{self.overdue} ≠ 交办 {self.assigned}")
+
+    def share(self, part: int) -> Decimal | None:
+        """A count as a percentage of everything assigned."""
+        return share(part, self.assigned)
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit's line in a bulletin's per-unit table."""
+
+    name: str
+    assigned: int
+    closed: int
+    closed_on_time: int
+    overdue: int
+    is_city: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.closed_on_time <= self.closed or \
+                self.closed + self.overdue > self.assigned:
+            raise ValidationError(
+                f"通报单位数据不一致：{self.name}（交办 {self.assigned}，已办结 {self.closed}，"
+                f"按时 {self.closed_on_time}，逾期 {self.overdue}）")
+
+    @property
+    def on_time_rate(self) -> Decimal | None:
+        """按时办结率: closed on time / (closed + overdue); None while nothing has fallen due."""
+        return share(self.closed_on_time, self.closed + self.overdue)
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """A numeric target of a task and what has been achieved against it."""
+
+    task_number: int
+    label: str          # 培育入库“专精特新”中小企业
+    target: int
+    achieved: int
+    unit: str = ""      # 户, 个, 家, 名
+
+    @property
+    def percent(self) -> Decimal | None:
+        """Achieved as a percentage of the target."""
+        return share(self.achieved, self.target)
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    """An overdue item named in a bulletin."""
+
+    task_number: int
+    task_title: str
+    unit: str
+    due_date: date
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class BulletinDoc:
+    """A bulletin (通报) on how a policy's tasks are being carried out."""
+
+    issue: str                     # 2018年第3期
+    number: str                    # 皖经信督〔2018〕5号
+    title: str                     # 关于…落实情况的通报
+    period_label: str              # 2018年8月 / 2018年度
+    as_of: date
+    office: str
+    policy_title: str
+    totals: Totals
+    units: Sequence[UnitRow]
+    targets: Sequence[TargetRow] = ()
+    overdue: Sequence[OverdueRow] = ()
+    requirements: Sequence[str] = ()
+    yearly: bool = False           # the yearly bulletin on every city (每年通报各市情况)
+    contact: Contact | None = None
+    cc: Sequence[str] = ()
+    addressee: str = "各市人民政府，省直有关单位"
+    issued_on: date | None = None  # default: as_of
+    masthead: str | None = None    # default: office + 督查通报
+
+
+@dataclass(frozen=True)
+class RankedCity:
+    """A city with its place in the on-time ranking."""
+
+    rank: int
+    row: UnitRow
+
+
+def rank_cities(units: Sequence[UnitRow]) -> list[RankedCity]:
+    """Cities by on-time rate, then closed count, then name; cities with no rate come last."""
+    cities = [row for row in units if row.is_city]
+    ordered = sorted(cities, key=lambda r: (r.on_time_rate is None, -(r.on_time_rate or 0),
+                                            -r.closed, r.name))
+    return [RankedCity(rank, row) for rank, row in enumerate(ordered, start=1)]
+
+
+# ---------------------------------------------------------------- rendering
+def render_notice_html(doc: NoticeDoc) -> str:
+    """The notice as a standalone HTML page (styles inline)."""
+    title = doc.title or "关于督促办理逾期任务的督办通知"
+    return _render("notice.html", doc, title=title, signed_on=doc.issued_on,
+                   masthead=doc.masthead or f"{doc.office}督查文件", annexes=[])
+
+
+def render_bulletin_html(doc: BulletinDoc) -> str:
+    """The bulletin as a standalone HTML page, annexes and chart included."""
+    ranked = rank_cities(doc.units)
+    rated = [r for r in ranked if r.row.on_time_rate is not None]
+    leaders = rated[:3]
+    laggards = rated[-3:] if len(rated) > 6 else []
+    annexes = _bulletin_annexes(doc, bool(ranked))
+    numbers = {a["key"]: index for index, a in enumerate(annexes, start=1)}
+    chart = on_time_rate_chart([(r.row.name, r.row.on_time_rate) for r in ranked])
+    return _render(
+        "bulletin.html", doc, title=doc.title, signed_on=doc.issued_on or doc.as_of,
+        masthead=doc.masthead or f"{doc.office}督查通报", annexes=annexes,
+        ranked=ranked, leaders=leaders, laggards=laggards, chart=Markup(chart),
+        rank_annex=numbers.get("rank"), units_annex=numbers.get("units"),
+        targets_annex=numbers.get("targets"), overdue_annex=numbers.get("overdue"),
+        overdue_by_unit=_overdue_by_unit(doc.overdue), unit_total=_unit_total(doc.units))
+
+
+def _bulletin_annexes(doc: BulletinDoc, has_cities: bool) -> list[dict[str, str]]:
+    """The annexes a bulletin carries, in order; empty ones are left out."""
+    year = "年度" if doc.yearly else ""
+    candidates = [
+        ("rank", f"各市任务按时办结率{year}排名", has_cities),
+        ("units", "各单位任务办理情况统计表", bool(doc.units)),
+        ("targets", "目标任务完成情况表", bool(doc.targets)),
+        ("overdue", "逾期未办结任务清单", bool(doc.overdue)),
+    ]
+    return [{"key": key, "title": title} for key, title, present in candidates if present]
+
+
+def _overdue_by_unit(rows: Sequence[OverdueRow]) -> list[tuple[str, list[int]]]:
+    """Overdue task numbers grouped by unit, units in order of first appearance."""
+    grouped: dict[str, list[int]] = {}
+    for row in rows:
+        numbers = grouped.setdefault(row.unit, [])
+        if row.task_number not in numbers:
+            numbers.append(row.task_number)
+    return [(unit, sorted(numbers)) for unit, numbers in grouped.items()]
+
+
+def _unit_total(rows: Sequence[UnitRow]) -> UnitRow:
+    """The 合计 line of the per-unit table."""
+    return UnitRow("合计", sum(r.assigned for r in rows), sum(r.closed for r in rows),
+                   sum(r.closed_on_time for r in rows), sum(r.overdue for r in rows))
+
+
+def _render(template: str, doc: NoticeDoc | BulletinDoc, **context: Any) -> str:
+    """Fill a template; the masthead is sized to fit the type area."""
+    masthead: str = context["masthead"]
+    size = min(MASTHEAD_MAX_MM, TEXT_WIDTH_MM * 0.92 / max(len(masthead), 1))
+    try:
+        return _environment().get_template(template).render(
+            doc=doc, masthead_size=f"{size:.1f}mm", self_ref=self_reference(doc.office),
+            printer=f"{doc.office}办公室", **context)
+    except DubanError:
+        raise
+    except Exception as exc:  # a template fault must not reach the user as a traceback
+        raise DocumentError(f"notifications/templates/{template}：公文排版失败：{exc}") from exc
+
+
+SELF_REFERENCES = (("委员会", "我委"), ("办公室", "我办"), ("厅", "我厅"), ("委", "我委"),
+                   ("局", "我局"), ("办", "我办"), ("院", "我院"), ("部", "我部"))
+
+
+def self_reference(office: str) -> str:
+    """How an office names itself in its own text: 我厅, 我委, 我局, 我办; else 我单位."""
+    return next((ref for suffix, ref in SELF_REFERENCES if office.endswith(suffix)), "我单位")
+
+
+def cn_date(day: date) -> str:
+    """A date as written in documents: 2018年9月15日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_numeral(number: int) -> str:
+    """1-99 in Chinese numerals (一, 十二, 二十): numbers the parts of a document."""
+    if not 0 < number < 100:
+        raise ValidationError(f"无法用中文序号表示：{number}")
+    tens, ones = divmod(number, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else NUMERALS[tens] + "十")
+    return head + (NUMERALS[ones] if ones else "")
+
+
+@functools.cache
+def _environment() -> Environment:
+    """The Jinja2 environment of the document templates (autoescaping on)."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(cn_date=cn_date, pct=percent_text, numeral=cn_numeral)
+    return env
+
+
+# ---------------------------------------------------------------- PDF
+def render_pdf(html: str) -> bytes:
+    """Lay out an HTML document as PDF bytes with WeasyPrint (imported here, it is slow)."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:
+        raise DocumentError(f"无法加载 PDF 排版组件 WeasyPrint：{exc}") from exc
+    try:
+        pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    except Exception as exc:
+        raise DocumentError(f"PDF 生成失败：{exc}") from exc
+    if not pdf:
+        raise DocumentError("PDF 生成失败：WeasyPrint 没有返回内容")
+    return bytes(pdf)
+
+
+def notice_pdf(doc: NoticeDoc) -> bytes:
+    """The notice as PDF bytes."""
+    return render_pdf(render_notice_html(doc))
+
+
+def bulletin_pdf(doc: BulletinDoc) -> bytes:
+    """The bulletin as PDF bytes."""
+    return render_pdf(render_bulletin_html(doc))
