@@ -1,0 +1,109 @@
+"""Login, logout, rate limiting, sessions and roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from webtools import PASSWORD, csrf_token, do_login
+
+from engine.models import User
+from engine.runtime import Runtime
+
+
+def test_login_page_is_chinese_and_has_csrf(client: FlaskClient) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    assert "登录督办工作台" in page
+    assert csrf_token(page)
+    assert 'lang="zh-CN"' in page
+
+
+def test_anonymous_is_sent_to_login(client: FlaskClient) -> None:
+    response = client.get("/inbox/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_liaison_logs_in_to_inbox_and_out(client: FlaskClient) -> None:
+    response = do_login(client, "hefei")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox/")
+    page = client.get("/inbox/").get_data(as_text=True)
+    assert "待办事项" in page and "hefei用户" in page
+    out = client.post("/logout", data={"csrf_token": client.csrf})  # type: ignore[attr-defined]
+    assert out.status_code == 302
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_roles_land_on_their_pages(app: Flask) -> None:
+    for username, target in (("duchao", "/review/"), ("admin", "/admin/users")):
+        response = do_login(app.test_client(), username)
+        assert response.headers["Location"].endswith(target)
+
+
+def test_wrong_password_is_refused_without_saying_which_part(client: FlaskClient) -> None:
+    response = do_login(client, "hefei", "wrong-password")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "用户名或密码错误" in page
+    assert do_login(client, "nobody", "x").get_data(as_text=True).count("用户名或密码错误") == 1
+
+
+def test_login_without_csrf_token_is_refused(client: FlaskClient) -> None:
+    response = client.post("/login", data={"username": "hefei", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "表单校验失败" in response.get_data(as_text=True)
+
+
+def test_five_failures_block_the_pair_for_fifteen_minutes(app: Flask) -> None:
+    client = app.test_client()
+    for _ in range(5):
+        assert do_login(client, "hefei", "bad").status_code == 200
+    blocked = do_login(client, "hefei", PASSWORD)
+    assert blocked.status_code == 429
+    assert "登录失败次数过多" in blocked.get_data(as_text=True)
+    # another username from the same address is not blocked
+    assert do_login(app.test_client(), "wuhu").status_code == 302
+    limiter = app.extensions["duban_login_limiter"]
+    limiter.window = timedelta(0)  # the window has passed
+    assert do_login(client, "hefei", PASSWORD).status_code == 302
+
+
+def test_session_is_permanent_with_eight_hours_and_safe_flags(client: FlaskClient) -> None:
+    response = do_login(client, "hefei")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("duban_session=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
+    assert client.application.permanent_session_lifetime == timedelta(hours=8)
+
+
+def test_secure_cookie_flag_by_default(rt: Runtime) -> None:
+    from web.app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x"}, runtime=rt)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_deactivated_user_loses_the_session(client: FlaskClient, rt: Runtime) -> None:
+    do_login(client, "hefei")
+    assert client.get("/inbox/").status_code == 200
+    with rt.sessions() as s, s.begin():
+        s.scalars(select(User).where(User.username == "hefei")).one().active = False
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_password_change_ends_old_sessions(client: FlaskClient, rt: Runtime) -> None:
+    from engine import accounts
+
+    do_login(client, "hefei")
+    with rt.sessions() as s, s.begin():
+        user = s.scalars(select(User).where(User.username == "hefei")).one()
+        accounts.set_password(s, rt.clock, user, "another-pass-1", actor="test")
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_open_redirect_is_ignored(client: FlaskClient) -> None:
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login?next=//evil.example/x", data={
+        "username": "hefei", "password": PASSWORD, "csrf_token": token})
+    assert response.headers["Location"].endswith("/inbox/")

@@ -1,0 +1,115 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from engine.config import ROOT
+from engine.errors import DubanError
+from web import auth, security
+from web.views.common import close_db, http_status, template_globals
+from web.views.nav import cn_date, role_label
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
+csrf = CSRFProtect()
+log = logging.getLogger(__name__)
+BPMN_DIST = ROOT / "node_modules" / "bpmn-js" / "dist"
+# Only these files of bpmn-js's distribution are served.
+BPMN_FILES = frozenset({
+    "bpmn-navigated-viewer.production.min.js", "assets/diagram-js.css", "assets/bpmn-js.css",
+    "assets/bpmn-font/css/bpmn.css", "assets/bpmn-font/font/bpmn.woff2",
+    "assets/bpmn-font/font/bpmn.woff", "assets/bpmn-font/font/bpmn.ttf",
+})
+ERROR_TEXT = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在",
+              405: "不支持的请求方式", 409: "状态已变化", 413: "上传文件过大",
+              429: "请求过于频繁", 500: "系统内部错误"}
+
+
+def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the web app around an engine runtime (opened from the environment if not given)."""
+    app = Flask(__name__)
+    app.config.from_mapping(config or {})
+    if runtime is None:
+        from engine.runtime import open_runtime
+
+        runtime = open_runtime()
+    app.extensions["duban_runtime"] = runtime
+    app.config.setdefault("MAX_CONTENT_LENGTH", runtime.config.upload_max_bytes * 5 + 65536)
+    security.configure(app, Path(runtime.config.data_dir), config or {})
+    csrf.init_app(app)
+    auth.init_app(app)
+    _register_blueprints(app)
+    app.teardown_appcontext(close_db)
+    app.context_processor(template_globals)
+    app.add_template_filter(cn_date, "cn_date")
+    app.add_template_filter(role_label, "role_label")
+    _register_errors(app)
+    app.add_url_rule("/vendor/bpmn-js/<path:name>", "vendor_bpmn", vendor_bpmn)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Every page blueprint and the JSON API."""
+    from web.api import bp as api_bp
+    from web.views.admin import bp as admin_bp
+    from web.views.archive import bp as archive_bp
+    from web.views.board import bp as board_bp
+    from web.views.inbox import bp as inbox_bp
+    from web.views.items import bp as items_bp
+    from web.views.process import bp as process_bp
+    from web.views.review import bp as review_bp
+
+    for blueprint in (inbox_bp, items_bp, review_bp, board_bp, process_bp, admin_bp, archive_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+
+
+def vendor_bpmn(name: str) -> Response:
+    """bpmn-js's viewer and its styles, from node_modules, for a whitelist of files."""
+    if name not in BPMN_FILES:
+        abort(404)
+    response = send_from_directory(BPMN_DIST, name, max_age=86400)
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _register_errors(app: Flask) -> None:
+    """Engine errors and HTTP errors as Chinese pages (or JSON under /api); never a traceback."""
+
+    @app.errorhandler(DubanError)
+    def engine_error(exc: DubanError) -> tuple[Any, int]:
+        return _error(http_status(exc), str(exc))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[Any, int]:
+        return _error(400, "页面已过期或表单校验失败，请刷新页面后重试。")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Any, int]:
+        status = exc.code or 500
+        return _error(status, ERROR_TEXT.get(status, "请求失败"))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Any, int]:
+        log.exception("unhandled error on %s", request.path)
+        return _error(500, "系统内部错误，请稍后再试或联系管理员。")
+
+
+def _error(status: int, message: str) -> tuple[Any, int]:
+    """One error answer."""
+    if _wants_json():
+        return jsonify({"error": message, "status": status}), status
+    return render_template("error.html", status=status, message=message,
+                           title=ERROR_TEXT.get(status, "出错了")), status

@@ -1,0 +1,90 @@
+"""The HTML forms (Flask-WTF: every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from engine.models import Role
+
+REQUIRED = "此项必填"
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField("用户名", validators=[DataRequired(REQUIRED), Length(max=80)])
+    password = PasswordField("密码", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class EvidenceForm(FlaskForm):
+    """A work item's evidence; the task's numbers are read from fields named ``num_<key>``."""
+
+    text = TextAreaField("工作进展与佐证说明", validators=[Length(max=20000)])
+    files = MultipleFileField("附件")
+
+
+class ReviewForm(FlaskForm):
+    """Approve, or return with a reason."""
+
+    reason = TextAreaField("退回理由", validators=[Optional(), Length(max=4000)])
+
+
+class ExtensionRequestForm(FlaskForm):
+    """延期申请: the date asked for, why, and the progress so far."""
+
+    new_due = DateField("申请延期至", validators=[DataRequired(REQUIRED)])
+    reason = TextAreaField("延期理由", validators=[DataRequired(REQUIRED), Length(max=4000)])
+    progress = TextAreaField("目前进展", validators=[Optional(), Length(max=4000)])
+
+
+class ExtensionDecisionForm(FlaskForm):
+    """The supervisor's decision on a request."""
+
+    due = DateField("批准的新期限", validators=[Optional()])
+    note = TextAreaField("意见", validators=[Optional(), Length(max=4000)])
+
+
+class UrgeForm(FlaskForm):
+    """A manual 催办 message."""
+
+    message = TextAreaField("催办内容", validators=[Optional(), Length(max=2000)])
+
+
+class UserForm(FlaskForm):
+    """A new account."""
+
+    username = StringField("用户名", validators=[
+        DataRequired(REQUIRED), Length(min=3, max=80),
+        Regexp(r"^[A-Za-z0-9_.-]+$", message="只能包含字母、数字、下划线、点和连字符")])
+    display_name = StringField("姓名", validators=[DataRequired(REQUIRED), Length(max=100)])
+    role = SelectField("角色", choices=[SelectChoice(Role.LIAISON.value, "联络员"),
+                                        SelectChoice(Role.SUPERVISOR.value, "督查人员"),
+                                        SelectChoice(Role.ADMIN.value, "管理员")])
+    unit_id = SelectField("所属单位", choices=[], validators=[Optional()])
+    email = StringField("邮箱", validators=[
+        Optional(), Length(max=200),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="邮箱格式不正确")])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token."""
+
+    confirm = BooleanField("确认", default=True)
+
+
+class ClockForm(FlaskForm):
+    """Advance the simulated clock to a date."""
+
+    until = DateField("推进到", validators=[DataRequired(REQUIRED)])
+
+
+class UnitNameForm(FlaskForm):
+    """A new name of a unit from a date on."""
+
+    name = StringField("新名称", validators=[DataRequired(REQUIRED), Length(max=100)])
+    short_name = StringField("简称", validators=[Optional(), Length(max=40)])
+    valid_from = DateField("启用日期", validators=[DataRequired(REQUIRED)])

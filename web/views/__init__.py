@@ -1,0 +1,1 @@
+"""The blueprints of the server-rendered pages."""

@@ -1,0 +1,224 @@
+"""Administration: users, units, the simulated clock and the mail outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from engine import accounts, audit
+from engine.clock import CHINA_TZ
+from engine.errors import ClockError
+from engine.models import Role, Unit, UnitName, User
+from web.auth import role_required
+from web.forms import ClockForm, ConfirmForm, UnitNameForm, UserForm
+from web.views.common import act, clock, clock_is_simulated, db, runtime, today_date
+from web.views.rows import unit_names
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+MAX_ADVANCE_DAYS = 400
+OUTBOX_LIMIT = 200
+OUTBOX_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def users() -> str | Response:
+    """Every account; the form creates one and shows its password once."""
+    s = db()
+    form = UserForm()
+    names = unit_names(s, today_date())
+    form.unit_id.choices = [SelectChoice("", "（无）")] + [
+        SelectChoice(uid, name) for uid, name in names.items()]
+    if form.validate_on_submit():
+        password = accounts.new_password()
+        made = act(lambda: accounts.create_user(
+            s, clock(), username=form.username.data, display_name=form.display_name.data,
+            role=Role(form.role.data), password=password, unit_id=form.unit_id.data or None,
+            email=form.email.data or None, actor=current_user.username))
+        if made is not None:
+            return render_template("admin/secret.html", title="账号已创建", user=made,
+                                   secret=password, what="初始密码")
+    rows = list(s.scalars(select(User).order_by(User.role, User.unit_id, User.username)))
+    return render_template("admin/users.html", users=rows, form=form, units=names,
+                           confirm=ConfirmForm(), title="用户管理")
+
+
+def _user(user_id: int) -> User:
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _confirmed() -> None:
+    if not ConfirmForm().validate():
+        abort(400)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@role_required(Role.ADMIN)
+def toggle_active(user_id: int) -> Response:
+    """Deactivate or reactivate an account (never one's own)."""
+    _confirmed()
+    user = _user(user_id)
+    if user.id == current_user.id:
+        flash("不能停用自己的账号。", "error")
+        return redirect(url_for(".users"))
+
+    def flip() -> None:
+        user.active = not user.active
+        if not user.active:
+            user.api_token_hash = None
+        audit.record(db(), clock(), actor=current_user.username,
+                     action="activate_user" if user.active else "deactivate_user",
+                     object_type="user", object_id=str(user.id))
+
+    act(flip, f"账号 {user.username} 已{'停用' if user.active else '启用'}。")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@role_required(Role.ADMIN)
+def reset_password(user_id: int) -> str | Response:
+    """A new random password, shown once; the user's sessions end."""
+    _confirmed()
+    user, password = _user(user_id), accounts.new_password()
+
+    def reset() -> bool:
+        accounts.set_password(db(), clock(), user, password, actor=current_user.username)
+        return True
+
+    if act(reset) is None:
+        return redirect(url_for(".users"))
+    return render_template("admin/secret.html", title="密码已重置", user=user, secret=password,
+                           what="新密码")
+
+
+@bp.route("/users/<int:user_id>/token", methods=["POST"])
+@role_required(Role.ADMIN)
+def issue_token(user_id: int) -> str | Response:
+    """A new API token, shown once (only its SHA-256 is stored)."""
+    _confirmed()
+    user = _user(user_id)
+    if not user.active:
+        flash("停用的账号不能签发令牌。", "error")
+        return redirect(url_for(".users"))
+    token = act(lambda: accounts.issue_token(db(), clock(), user, actor=current_user.username))
+    if token is None:
+        return redirect(url_for(".users"))
+    return render_template("admin/secret.html", title="API 令牌已签发", user=user, secret=token,
+                           what="API 令牌（Authorization: Bearer …）")
+
+
+@bp.route("/units")
+@role_required(Role.ADMIN)
+def units() -> str:
+    """Units with their names over time and their liaison accounts."""
+    s = db()
+    rows = list(s.scalars(select(Unit).order_by(Unit.sort_order)))
+    liaisons: dict[str, list[User]] = {}
+    for user in s.scalars(select(User).where(User.unit_id.is_not(None)).order_by(User.username)):
+        liaisons.setdefault(user.unit_id or "", []).append(user)
+    return render_template("admin/units.html", units=rows, liaisons=liaisons,
+                           form=UnitNameForm(), title="单位管理")
+
+
+@bp.route("/units/<unit_id>/names", methods=["POST"])
+@role_required(Role.ADMIN)
+def rename_unit(unit_id: str) -> Response:
+    """A new name valid from a date; the previous name ends that day."""
+    s = db()
+    unit = s.get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    form = UnitNameForm()
+    if not form.validate():
+        flash("请填写新名称和启用日期。", "error")
+        return redirect(url_for(".units"))
+
+    def rename() -> None:
+        from engine.errors import ValidationError
+
+        start = form.valid_from.data
+        if any(n.valid_from and n.valid_from >= start for n in unit.names):
+            raise ValidationError("启用日期须晚于现有名称的启用日期")
+        for n in unit.names:
+            if n.valid_to is None:
+                n.valid_to = start
+        unit.names.append(UnitName(name=form.name.data.strip(), valid_from=start,
+                                   short_name=(form.short_name.data or "").strip() or None))
+        audit.record(s, clock(), actor=current_user.username, action="rename_unit",
+                     object_type="unit", object_id=unit.id,
+                     after={"name": form.name.data, "valid_from": start})
+
+    act(rename, "单位名称已更新。")
+    return redirect(url_for(".units"))
+
+
+@bp.route("/clock", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def clock_page() -> str | Response:
+    """Show the clock; on a simulated clock, advance it day by day running the scheduler."""
+    form = ClockForm()
+    if form.validate_on_submit():
+        try:
+            if not clock_is_simulated() or not hasattr(clock(), "set"):
+                raise ClockError("当前使用系统时钟，不能调整")
+            days = _advance(form.until.data)
+            flash(f"时钟已推进 {days} 天，调度步骤已逐日运行。", "success")
+        except ClockError as exc:
+            flash(str(exc), "error")
+        return redirect(url_for(".clock_page"))
+    return render_template("admin/clock.html", form=form, now=clock().now(),
+                           simulated=clock_is_simulated(), title="系统时钟")
+
+
+def _advance(until: object) -> int:
+    """Move the simulated clock to ``until`` one day at a time, ticking each day."""
+    from notifications.tick import run_tick
+    from web.cli import TICK_HOUR, days_to
+
+    rt = runtime()
+    days = days_to(rt, until)  # type: ignore[arg-type]
+    if not days:
+        raise ClockError("目标日期须晚于当前模拟日期（时钟不能倒退）")
+    if len(days) > MAX_ADVANCE_DAYS:
+        raise ClockError(f"一次最多推进 {MAX_ADVANCE_DAYS} 天，请分次推进或使用 duban tick --until")
+    for day in days:
+        rt.clock.set(datetime.combine(day, TICK_HOUR, CHINA_TZ))  # type: ignore[attr-defined]
+        run_tick(rt)
+    return len(days)
+
+
+@bp.route("/outbox")
+@role_required(Role.ADMIN)
+def outbox() -> str:
+    """The mail outbox: status, attempts, errors; failed messages can be sent again."""
+    from notifications.mail import outbox_counts
+    from notifications.models import OutboxMessage
+
+    status = request.args.get("status", "")
+    q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(OUTBOX_LIMIT)
+    if status:
+        q = q.where(OutboxMessage.status == status)
+    return render_template("admin/outbox.html", messages=list(db().scalars(q)), status=status,
+                           counts=outbox_counts(db()), confirm=ConfirmForm(), title="发件箱",
+                           labels=OUTBOX_LABELS)
+
+
+@bp.route("/outbox/<int:msg_id>/retry", methods=["POST"])
+@role_required(Role.ADMIN)
+def retry(msg_id: int) -> Response:
+    """Queue a failed message again."""
+    from notifications.mail import requeue
+
+    _confirmed()
+    done = act(lambda: requeue(db(), clock(), msg_id))
+    flash("已重新排队发送。" if done else "只有发送失败的邮件可以重发。",
+          "success" if done else "error")
+    return redirect(url_for(".outbox"))

@@ -1,0 +1,111 @@
+"""The supervisors' board: task x unit x cycle with lights, filters, exports, unit/task pages."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from engine import queries
+from engine.models import Cycle, PolicyTask, Role, Unit
+from web.auth import role_required
+from web.views.attainment import attainment
+from web.views.common import db, today_date
+from web.views.export import board_csv, board_xlsx
+from web.views.rows import unit_names
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+SHOWN = 500
+STATUS_CHOICES = (("", "全部状态"), ("overdue", "逾期"), ("yellow", "临期"), ("open", "待办理"),
+                  ("returned", "已退回"), ("submitted", "待审核"), ("closed", "已办结"))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The board's filters as read from the query string."""
+
+    task: int | None
+    unit: str | None
+    cycle: str | None
+    status: str | None
+
+    @classmethod
+    def from_args(cls) -> Filters:
+        """Parse the query string; unknown values are ignored."""
+        raw_task = request.args.get("task", "")
+        status = request.args.get("status") or None
+        return cls(task=int(raw_task) if raw_task.isdigit() else None,
+                   unit=request.args.get("unit") or None, cycle=request.args.get("cycle") or None,
+                   status=status if status in dict(STATUS_CHOICES) else None)
+
+    def args(self) -> dict[str, str]:
+        """The filters as query arguments (for export links)."""
+        return {k: str(v) for k, v in (("task", self.task), ("unit", self.unit),
+                                       ("cycle", self.cycle), ("status", self.status)) if v}
+
+
+def _rows(f: Filters) -> list[queries.BoardRow]:
+    return queries.board(db(), today_date(), task=f.task, unit=f.unit, cycle=f.cycle,
+                         status=f.status)
+
+
+@bp.route("/")
+@role_required(Role.SUPERVISOR, Role.ADMIN)
+def index() -> str:
+    """Every obligation with its light, overdue first, filtered."""
+    s, f = db(), Filters.from_args()
+    rows = _rows(f)
+    lights = Counter(r.light.value for r in rows)
+    tasks = list(s.scalars(select(PolicyTask).order_by(PolicyTask.number)))
+    cycles = sorted(set(s.scalars(select(Cycle.label).where(Cycle.opened_at.is_not(None)))))
+    return render_template("board/index.html", rows=rows[:SHOWN], total=len(rows), f=f,
+                           lights=lights, tasks=tasks, cycles=cycles, title="督办总览",
+                           units=unit_names(s, today_date()), statuses=STATUS_CHOICES,
+                           shown=SHOWN)
+
+
+@bp.route("/export.<fmt>")
+@role_required(Role.SUPERVISOR, Role.ADMIN)
+def export(fmt: str) -> Response:
+    """The current board view as CSV (UTF-8 with BOM) or XLSX."""
+    rows = _rows(Filters.from_args())
+    if fmt == "csv":
+        return board_csv(rows, today_date())
+    if fmt == "xlsx":
+        return board_xlsx(rows, today_date())
+    abort(404)
+
+
+@bp.route("/units/<unit_id>")
+@role_required(Role.SUPERVISOR, Role.ADMIN)
+def unit(unit_id: str) -> str:
+    """One unit: its obligations and the attainment of the tasks it leads."""
+    s, today = db(), today_date()
+    row = s.get(Unit, unit_id)
+    if row is None:
+        abort(404)
+    rows = queries.board(s, today, unit=unit_id)
+    tasks = [t for t in s.scalars(select(PolicyTask).order_by(PolicyTask.number))
+             if unit_id in t.lead_unit_ids]
+    charts = [(t, attainment(s, t, unit_id)) for t in tasks if t.targets]
+    return render_template("board/unit.html", unit=row, unit_name=row.name_on(today), rows=rows,
+                           charts=charts, lights=Counter(r.light.value for r in rows),
+                           title=row.name_on(today))
+
+
+@bp.route("/tasks/<int:number>")
+@role_required(Role.SUPERVISOR, Role.ADMIN)
+def task(number: int) -> str:
+    """One task: its text, its obligations and target attainment over the years."""
+    s, today = db(), today_date()
+    row = s.scalar(select(PolicyTask).where(PolicyTask.number == number))
+    if row is None:
+        abort(404)
+    rows = queries.board(s, today, task=number)
+    names = unit_names(s, today)
+    return render_template("board/task.html", task=row, rows=rows, charts=attainment(s, row),
+                           lights=Counter(r.light.value for r in rows), units=names,
+                           title=f"任务{number}")

@@ -1,0 +1,148 @@
+"""A work item: the task, the evidence form, drafts, submission, extension requests, files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+
+from engine import queries, service
+from engine.attachments import ACCEPT, ALLOWED_TEXT
+from engine.errors import ValidationError
+from engine.models import ACTIONABLE, Attachment, ItemRole, Role
+from web.auth import role_required
+from web.forms import EvidenceForm, ExtensionRequestForm, ReviewForm
+from web.views.common import act, actor, clock, db, runtime, today_date
+from web.views.files import attachment_response, store_files
+from web.views.rows import unit_names
+
+bp = Blueprint("items", __name__, url_prefix="/items")
+
+
+def _may_act(detail: queries.ItemDetail) -> bool:
+    """Whether the logged-in liaison may work on this item now."""
+    item = detail.item
+    return (current_user.role == Role.LIAISON and item.unit_id == current_user.unit_id
+            and item.role is not ItemRole.SUPERVISOR and item.status in ACTIONABLE)
+
+
+def _may_review(detail: queries.ItemDetail) -> bool:
+    """Whether the logged-in supervisor may decide this item now."""
+    return (current_user.role == Role.SUPERVISOR and detail.item.role is ItemRole.SUPERVISOR
+            and detail.item.status in ACTIONABLE)
+
+
+@bp.route("/<int:item_id>")
+@login_required
+def show(item_id: int) -> str:
+    """The item page: task text, cycle, due date, contributions, evidence, history, forms."""
+    s = db()
+    detail = queries.item_detail(s, actor(), item_id)
+    draft: dict[str, Any] = detail.item.draft or {}
+    form = EvidenceForm(data={"text": draft.get("text", "")})
+    ids = {detail.instance.lead_unit_id, *(w.unit_id for w, _ in detail.contributions)}
+    drafted = _draft_attachments(draft)
+    return render_template(
+        "items/show.html", d=detail, form=form, ext_form=ExtensionRequestForm(),
+        review_form=ReviewForm(), may_act=_may_act(detail), may_review=_may_review(detail),
+        numbers=draft.get("numbers") or _last_numbers(detail), drafted=drafted,
+        units=unit_names(s, today_date(), ids), title=detail.item.title,
+        max_mb=runtime().config.upload_max_bytes // (1024 * 1024), accept=ACCEPT,
+        allowed=ALLOWED_TEXT)
+
+
+def _last_numbers(detail: queries.ItemDetail) -> dict[str, Any]:
+    """The numbers of the latest evidence, to prefill a resubmission."""
+    return dict(detail.evidence[-1].numbers) if detail.evidence else {}
+
+
+def _draft_attachments(draft: dict[str, Any]) -> list[Attachment]:
+    """The unclaimed attachments a draft refers to (of the user's own unit)."""
+    ids = [int(i) for i in draft.get("attachment_ids", []) if str(i).isdigit()]
+    found = [db().get(Attachment, i) for i in ids]
+    return [a for a in found if a is not None and a.evidence_id is None
+            and a.unit_id == current_user.unit_id]
+
+
+def _numbers(detail: queries.ItemDetail) -> dict[str, str]:
+    """The task's numbers as typed (the engine validates them)."""
+    if detail.item.role is not ItemRole.LEAD:
+        return {}
+    out = {}
+    for target in detail.task.targets:
+        raw = request.form.get(f"num_{target['key']}", "").strip()
+        if raw:
+            out[target["key"]] = raw
+    return out
+
+
+@bp.route("/<int:item_id>/evidence", methods=["POST"])
+@role_required(Role.LIAISON)
+def evidence(item_id: int) -> Response:
+    """Save the draft or submit the evidence, with uploaded files."""
+    s, who = db(), actor()
+    detail = queries.item_detail(s, who, item_id)
+    form = EvidenceForm()
+    if not form.validate():
+        abort(400)
+    files: list[FileStorage] = [f for f in request.files.getlist(form.files.name) if f.filename]
+    kept = [a.id for a in _draft_attachments(detail.item.draft or {})]
+    removed = {int(i) for i in request.form.getlist("remove_attachment") if i.isdigit()}
+    kept = [i for i in kept if i not in removed]
+    new_ids = act(lambda: store_files(s, who, files)) if files else []
+    if new_ids is None:
+        return redirect(url_for(".show", item_id=item_id))
+    attachment_ids = kept + new_ids
+    text, numbers = form.text.data or "", _numbers(detail)
+    if request.form.get("action") == "submit":
+        done = act(lambda: service.submit(s, clock(), who, item_id, text=text, numbers=numbers,
+                                          attachment_ids=attachment_ids), "已提交，等待审核。")
+        if done is not None:
+            return redirect(url_for("inbox.index"))
+        _keep_draft(item_id, text, numbers, attachment_ids)
+        return redirect(url_for(".show", item_id=item_id))
+    act(lambda: service.save_draft(s, clock(), who, item_id, {
+        "text": text, "numbers": numbers, "attachment_ids": attachment_ids}), "草稿已保存。")
+    return redirect(url_for(".show", item_id=item_id))
+
+
+def _keep_draft(item_id: int, text: str, numbers: dict[str, str], ids: list[int]) -> None:
+    """After a refused submission keep what was typed and uploaded as the draft."""
+    s = db()
+    try:
+        service.save_draft(s, clock(), actor(), item_id, {
+            "text": text, "numbers": numbers, "attachment_ids": ids})
+        s.commit()
+    except ValidationError:
+        s.rollback()
+
+
+@bp.route("/<int:item_id>/extension", methods=["POST"])
+@role_required(Role.LIAISON)
+def extension(item_id: int) -> Response:
+    """File a 延期申请 for the item."""
+    s, who = db(), actor()
+    queries.item_detail(s, who, item_id)
+    form = ExtensionRequestForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(f"延期申请：{message}", "error")
+        return redirect(url_for(".show", item_id=item_id))
+    act(lambda: service.request_extension(
+        s, clock(), who, item_id, new_due=form.new_due.data, reason=form.reason.data or "",
+        progress=form.progress.data or None), "延期申请已提交，等待督查人员审批。")
+    return redirect(url_for(".show", item_id=item_id))
+
+
+@bp.route("/files/<int:attachment_id>")
+@login_required
+def download(attachment_id: int) -> Response:
+    """An attachment, for its own unit and for supervisors and admins."""
+    att = db().get(Attachment, attachment_id)
+    if att is None or (current_user.role == Role.LIAISON and att.unit_id != current_user.unit_id):
+        abort(404)
+    return attachment_response(att)

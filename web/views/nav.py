@@ -1,0 +1,134 @@
+"""Navigation counts and display labels shared by the templates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import g
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from engine.clock import CHINA_TZ
+from engine.lights import Light, light
+from engine.models import (
+    ACTIONABLE,
+    Attachment,
+    ExtensionRequest,
+    ExtensionStatus,
+    ItemRole,
+    Role,
+    WorkItem,
+)
+from web.views.common import db
+
+STATUS_LABELS = {"open": "待办理", "returned": "已退回", "submitted": "待审核", "closed": "已办结",
+                 "cancelled": "已撤销", "running": "进行中", "error": "异常",
+                 "pending": "待审批", "approved": "已批准", "rejected": "未批准",
+                 "queued": "待发送", "sent": "已发送", "failed": "发送失败"}
+ROLE_LABELS = {"liaison": "联络员", "supervisor": "督查人员", "admin": "管理员",
+               "lead": "牵头", "supporting": "配合"}
+
+
+def status_label(value: Any) -> str:
+    """The Chinese word for a status value."""
+    key = getattr(value, "value", value)
+    return STATUS_LABELS.get(str(key), str(key))
+
+
+def role_label(value: Any) -> str:
+    """The Chinese word for a user or item role."""
+    key = getattr(value, "value", value)
+    return ROLE_LABELS.get(str(key), str(key))
+
+
+def count_inbox(unit_id: str) -> int:
+    """How many items wait for the unit's action."""
+    return db().scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.unit_id == unit_id, WorkItem.status.in_(ACTIONABLE))) or 0
+
+
+def count_review() -> int:
+    """How many submissions wait for review."""
+    return db().scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.role == ItemRole.SUPERVISOR, WorkItem.status.in_(ACTIONABLE))) or 0
+
+
+def count_extensions() -> int:
+    """How many extension requests wait for a decision."""
+    return db().scalar(select(func.count()).select_from(ExtensionRequest).where(
+        ExtensionRequest.status == ExtensionStatus.PENDING)) or 0
+
+
+def count_unread() -> int:
+    """Unread in-app notifications of the user."""
+    from web.views.notices import unread_count
+
+    return unread_count()
+
+
+def count_outbox_failed() -> int:
+    """Outbox messages that failed for good."""
+    from notifications.models import OutboxMessage
+
+    return db().scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == "failed")) or 0
+
+
+def nav_counts() -> dict[str, int]:
+    """The badges of the navigation, computed once per request."""
+    if "nav_counts" in g:
+        return g.nav_counts
+    counts: dict[str, int] = {}
+    if current_user.is_authenticated:
+        if current_user.role == Role.LIAISON and current_user.unit_id:
+            counts["inbox"] = count_inbox(current_user.unit_id)
+            counts["notifications"] = count_unread()
+        elif current_user.role == Role.SUPERVISOR:
+            counts["review"] = count_review()
+            counts["extensions"] = count_extensions()
+        else:
+            counts["outbox"] = count_outbox_failed()
+    g.nav_counts = counts
+    return counts
+
+
+def cn_date(value: date | datetime | None) -> str:
+    """2018年9月15日 (datetimes in China time with the hour)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        local = value.astimezone(CHINA_TZ)
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+
+ACTION_LABELS = {"submit": "报送材料", "approve": "审核通过，办结销号", "return": "退回修改",
+                 "request_extension": "申请延期", "approve_extension": "批准延期",
+                 "reject_extension": "驳回延期申请", "start_instance": "启动流程",
+                 "start": "启动流程", "overdue": "已逾期", "escalate": "逾期升级督办",
+                 "close": "办结", "urge": "人工催办", "save_draft": "保存草稿"}
+PER_LABELS = {"year": "/年", "selection": "/每届", "total": "（累计）"}
+
+
+def action_label(action: str) -> str:
+    """The Chinese words for an audit action."""
+    return ACTION_LABELS.get(action, action)
+
+
+def per_label(per: str) -> str:
+    """How a target counts: per year, per selection, in total."""
+    return PER_LABELS.get(per, "")
+
+
+def item_light(item: WorkItem) -> Light:
+    """The light of a work item today."""
+    from web.views.common import today_date
+
+    return light(item.status, item.due_date, today_date())
+
+
+def can_download(att: Attachment) -> bool:
+    """Whether the logged-in user may fetch this attachment."""
+    return current_user.role != Role.LIAISON or att.unit_id == current_user.unit_id

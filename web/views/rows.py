@@ -1,0 +1,55 @@
+"""Display rows: a work item with its task and cycle, read in one extra query per page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.lights import Light, light
+from engine.models import Cycle, Instance, PolicyTask, Unit, WorkItem
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A work item as a list shows it."""
+
+    item: WorkItem
+    task_number: int
+    task_title: str
+    cycle_label: str
+    lead_unit_id: str
+    light: Light
+
+
+Labels = dict[int, tuple[int, str, str, str]]
+
+
+def instance_labels(s: Session, instance_ids: Iterable[int]) -> Labels:
+    """Instance id -> (task number, task title, cycle label, lead unit id), in one query."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    q = (select(Instance.id, PolicyTask.number, PolicyTask.title, Cycle.label,
+                Instance.lead_unit_id)
+         .join(PolicyTask, PolicyTask.id == Instance.task_id)
+         .join(Cycle, Cycle.id == Instance.cycle_id).where(Instance.id.in_(ids)))
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in s.execute(q)}
+
+
+def item_rows(s: Session, items: Sequence[WorkItem], today: date) -> list[ItemRow]:
+    """Rows for a list of work items, with their lights by the engine's rule."""
+    labels = instance_labels(s, (i.instance_id for i in items))
+    return [ItemRow(i, *labels[i.instance_id], light=light(i.status, i.due_date, today))
+            for i in items]
+
+
+def unit_names(s: Session, day: date, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Unit id -> its name on ``day``."""
+    q = select(Unit).order_by(Unit.sort_order)
+    if ids is not None:
+        q = q.where(Unit.id.in_(set(ids)))
+    return {u.id: u.name_on(day) for u in s.scalars(q)}
