@@ -9,6 +9,7 @@ is made, so importing this module stays cheap.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 TEXT_WIDTH_MM = 156      # the type area's width (版心)
 MASTHEAD_MAX_MM = 15.0   # GB/T 9704: masthead characters at most 15 mm wide
 NUMERALS = "零一二三四五六七八九十"
+TITLE_LINE_CHARS = 20    # 2号 (22pt) characters on a 156 mm line
+OPENING = "“‘《（〔【"
+CLOSING = "”’》）〕】、，。：；！？"
+BREAK_AFTER = "》”）、，的和与及"
+BREAK_BEFORE = ("《", "“", "（", "关于", "进一步", "推进", "落实", "发展", "中小企业", "情况",
+                "工作", "任务", "督办", "通报")
 
 
 class DocumentError(DubanError):
@@ -255,7 +262,7 @@ def _render(template: str, doc: NoticeDoc | BulletinDoc, **context: Any) -> str:
     try:
         return _environment().get_template(template).render(
             doc=doc, masthead_size=f"{size:.1f}mm", self_ref=self_reference(doc.office),
-            printer=f"{doc.office}办公室", **context)
+            printer=f"{doc.office}办公室", title_lines=title_lines, **context)
     except DubanError:
         raise
     except Exception as exc:  # a template fault must not reach the user as a traceback
@@ -264,6 +271,37 @@ def _render(template: str, doc: NoticeDoc | BulletinDoc, **context: Any) -> str:
 
 SELF_REFERENCES = (("委员会", "我委"), ("办公室", "我办"), ("厅", "我厅"), ("委", "我委"),
                    ("局", "我局"), ("办", "我办"), ("院", "我院"), ("部", "我部"))
+
+
+def title_lines(title: str, per_line: int = TITLE_LINE_CHARS) -> list[str]:
+    """A long title in lines of even length that keep words whole where they can (GB/T 9704
+    7.3.2: 词意完整，排列对称)."""
+    weights = [0.5 if ch.isascii() else 1.0 for ch in title]  # Latin digits are half wide
+    count = math.ceil(sum(weights) / (per_line - 2))  # slack to move breaks to word boundaries
+    lines: list[str] = []
+    start = 0
+    for remaining in range(count, 1, -1):
+        target = sum(weights[start:]) / remaining
+        ideal, width = start, 0.0
+        while ideal < len(title) - 1 and width + weights[ideal] / 2 < target:
+            width += weights[ideal]
+            ideal += 1
+        end = _best_break(title, start, ideal, weights, per_line)
+        lines.append(title[start:end])
+        start = end
+    lines.append(title[start:])
+    return lines
+
+
+def _best_break(title: str, start: int, ideal: int, weights: list[float], per_line: int) -> int:
+    """The break nearest ``ideal`` at a word boundary we know of, else nearest by position."""
+    allowed = [pos for pos in range(max(start + 1, ideal - 4), min(len(title), ideal + 5))
+               if title[pos] not in CLOSING and title[pos - 1] not in OPENING
+               and sum(weights[start:pos]) <= per_line]
+    good = [pos for pos in allowed
+            if title[pos - 1] in BREAK_AFTER or title.startswith(BREAK_BEFORE, pos)]
+    candidates = good or allowed or [ideal]
+    return min(candidates, key=lambda pos: (abs(pos - ideal), pos))
 
 
 def self_reference(office: str) -> str:

@@ -36,6 +36,7 @@ from notifications.documents import (
     render_bulletin_html,
     render_notice_html,
     self_reference,
+    title_lines,
 )
 
 OUT = Path(__file__).resolve().parent.parent / "test-output" / "documents"
@@ -175,6 +176,24 @@ def test_yearly_bulletin_names_every_city(pdfs: dict[str, bytes]) -> None:
         assert f"全省排名第{ranked.rank}位" in text
 
 
+def test_pdf_is_deterministic_with_metadata(pdfs: dict[str, bytes]) -> None:
+    assert notice_pdf(make_notice()) == pdfs["notice"]
+    meta = pypdf.PdfReader(BytesIO(pdfs["monthly"])).metadata
+    assert meta is not None
+    assert meta.title == make_bulletin().title and meta.author == OFFICE
+    assert meta["/CreationDate"] == "D:20180915"
+
+
+def test_bulletin_without_cities_has_no_ranking() -> None:
+    units = [UnitRow("省经济和信息化厅", 7, 5, 5, 1), UnitRow("省财政厅", 2, 0, 0, 0)]
+    doc = make_bulletin(units=units)
+    html = render_bulletin_html(replace(doc, targets=(), overdue=(), requirements=()))
+    assert "按时办结率排名" not in html and "<svg" not in html
+    assert "附件：</span>" in html and "各单位任务办理情况统计表" in html
+    assert "未发现逾期未办结任务" in html and "工作要求" not in html
+    assert "三、存在问题" not in html and "二、存在问题" in html
+
+
 def test_ranking_breaks_ties_by_closed_then_name() -> None:
     rows = [UnitRow("乙市", 4, 2, 2, 0, True), UnitRow("甲市", 4, 2, 2, 0, True),
             UnitRow("丙市", 4, 4, 4, 0, True), UnitRow("丁市", 4, 0, 0, 0, True),
@@ -207,6 +226,16 @@ def test_helpers() -> None:
     assert self_reference("安徽省经济和信息化厅") == "我厅"
     assert self_reference("安徽省经济和信息化委员会") == "我委"
     assert self_reference("某某公司") == "我单位"
+
+
+def test_long_titles_break_evenly_at_word_boundaries() -> None:
+    assert title_lines("关于督促办理逾期任务的督办通知") == ["关于督促办理逾期任务的督办通知"]
+    assert title_lines("关于“专精特新”中小企业发展任务落实情况的通报") == [
+        "关于“专精特新”中小企业", "发展任务落实情况的通报"]
+    lines = title_lines(f"关于《{POLICY}》落实情况的通报")
+    assert "".join(lines) == f"关于《{POLICY}》落实情况的通报" and len(lines) == 3
+    assert all(len(line) <= 20 and line[0] not in "”》、" and line[-1] not in "“《"
+               for line in lines)
 
 
 def test_unit_names_are_escaped() -> None:
