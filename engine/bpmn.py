@@ -23,6 +23,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     EscalationEventDefinition,
 )
@@ -256,11 +257,21 @@ def _dumps(obj: Any) -> str:
                       separators=(",", ":"))
 
 
+def _workflow_converter() -> Any:
+    """The serializer's BpmnWorkflow converter (to convert and restore without the spec)."""
+    restore = _SERIALIZER.registry.convert_from_dict["BpmnWorkflow"]
+    return restore.args[0].__self__
+
+
+_CONVERTER = _workflow_converter()
+
+
 def serialize(wf: BpmnWorkflow) -> str:
     """The workflow state as JSON text, without its process spec (stored once per version)."""
-    dct = _to_dict(wf)
-    for key in _SPEC_KEYS:
-        dct.pop(key, None)
+    dct = WorkflowConverter.to_dict(_CONVERTER, wf)
+    dct["subprocesses"] = _CONVERTER.mapping_to_dict(wf.subprocesses)
+    dct["bpmn_events"] = _SERIALIZER.registry.convert(wf.bpmn_events)
+    dct["typename"] = "BpmnWorkflow"
     dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
     return _dumps(dct)
 
@@ -274,12 +285,34 @@ def spec_to_json(parsed: ParsedProcess) -> str:
 def deserialize(state: str, spec_json: str) -> BpmnWorkflow:
     """Restore a workflow from ``serialize`` output and its spec; the safe engine is set again."""
     dct = json.loads(state)
-    specs = json.loads(spec_json)
-    for key in _SPEC_KEYS:
-        dct[key] = specs[key]
-    _SERIALIZER.migrate(dct)
-    wf = _SERIALIZER.from_dict(dct)
+    if dct.get(_SERIALIZER.VERSION_KEY) != _SERIALIZER.VERSION:
+        specs = json.loads(spec_json)
+        for key in _SPEC_KEYS:
+            dct[key] = specs[key]
+        _SERIALIZER.migrate(dct)
+        wf = _SERIALIZER.from_dict(dct)
+    else:
+        wf = _restore(dct, *_restored_specs(spec_json))
     wf.script_engine = SafeScriptEngine()
+    return wf
+
+
+@functools.lru_cache(maxsize=64)
+def _restored_specs(spec_json: str) -> tuple[Any, dict[str, Any]]:
+    """Spec objects are read-only definitions: restore each version once and share it."""
+    specs = json.loads(spec_json)
+    return (_SERIALIZER.registry.restore(specs["spec"]),
+            _CONVERTER.mapping_from_dict(specs["subprocess_specs"]))
+
+
+def _restore(dct: dict[str, Any], spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+    """BpmnWorkflowConverter.from_dict, given spec objects instead of their dicts."""
+    wf = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+    wf.tasks = _CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=wf)
+    wf.task_tree = wf.tasks.get(UUID(dct["root"]))
+    _CONVERTER.set_default_attributes(wf, dct)
+    _CONVERTER.subprocesses_from_dict(dct["subprocesses"], wf)
+    wf.bpmn_events = _SERIALIZER.registry.restore(dct.pop("bpmn_events", []))
     return wf
 
 

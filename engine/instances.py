@@ -35,13 +35,12 @@ from engine.models import (
     Unit,
     WorkItem,
 )
-from engine.workdays import WorkCalendar
+from engine.workdays import default_calendar
 
 FAR_FUTURE = "9999-12-31T00:00:00+08:00"
 REVIEW_WORKING_DAYS = 5
 _ROLE = {"lead": ItemRole.LEAD, "supporting": ItemRole.SUPPORTING,
          "supervisor": ItemRole.SUPERVISOR}
-_calendar = WorkCalendar()
 
 
 def ensure_spec(s: Session, clock: Clock, parsed: bpmn.ParsedProcess,
@@ -93,9 +92,16 @@ def _unit_names(s: Session, ids: Iterable[str], day: date) -> dict[str, str]:
     return {uid: units[uid].name_on(day) for uid in ids if uid in units}
 
 
+_SPEC_JSON: dict[str, str] = {}
+
+
 def load(s: Session, inst: Instance) -> BpmnWorkflow:
     """The live workflow of an instance (with the restricted script engine)."""
-    return bpmn.deserialize(inst.state, inst.spec.spec_json)
+    spec = inst.spec
+    text = _SPEC_JSON.get(spec.digest)
+    if text is None:  # spec rows never change: read each version's text once per process
+        text = _SPEC_JSON[spec.digest] = spec.spec_json
+    return bpmn.deserialize(inst.state, text)
 
 
 def save(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
@@ -162,7 +168,7 @@ def _upsert_item(s: Session, inst: Instance, item: WorkItem | None, key: tuple[s
 
 def _due_for(role: ItemRole, inst: Instance, now: datetime) -> date | None:
     if role is ItemRole.SUPERVISOR:
-        return _calendar.add_working_days(now.astimezone(CHINA_TZ).date(), REVIEW_WORKING_DAYS)
+        return default_calendar().add_working_days(now.astimezone(CHINA_TZ).date(), REVIEW_WORKING_DAYS)
     return inst.due_date
 
 
