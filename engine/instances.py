@@ -168,7 +168,8 @@ def _upsert_item(s: Session, inst: Instance, item: WorkItem | None, key: tuple[s
 
 def _due_for(role: ItemRole, inst: Instance, now: datetime) -> date | None:
     if role is ItemRole.SUPERVISOR:
-        return default_calendar().add_working_days(now.astimezone(CHINA_TZ).date(), REVIEW_WORKING_DAYS)
+        day = now.astimezone(CHINA_TZ).date()
+        return default_calendar().add_working_days(day, REVIEW_WORKING_DAYS)
     return inst.due_date
 
 
