@@ -1,17 +1,23 @@
 """The scheduler's steps, one plain function each (a session factory and the clock in).
 
 ``run_tick`` runs them in order; ``duban tick``, the APScheduler jobs, the simulator and the
-tests all call the very same functions. Each step is idempotent.
+tests all call the very same functions. Each step is idempotent: it reads ``rt.clock`` once per
+item, records what it did under unique dedupe keys, and returns how many things it did.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from engine import cycles
+from engine.errors import ValidationError
 from engine.runtime import Runtime
+from notifications import bulletins, mail, notices, reminders
+from notifications.documents import Contact
+from notifications.transport import transport_from_config
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +32,44 @@ class TickReport:
         return "，".join(f"{k} {v}" for k, v in self.counts.items())
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The scheduler's knobs (``DUBAN_*`` variables, or ``Config.extra`` with the same names)."""
+
+    reminder: reminders.ReminderRule = reminders.ReminderRule()
+    escalation: notices.EscalationRule = notices.EscalationRule()
+    calendar: bulletins.BulletinCalendar = bulletins.BulletinCalendar()
+    contact: Contact | None = None
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        """Read DUBAN_REMINDER_DAYS ("7,1"), DUBAN_REMINDER_WORKING_DAYS, DUBAN_ESCALATE_AFTER,
+        DUBAN_BULLETINS ("monthly,yearly"), DUBAN_BULLETIN_WORKING_DAY, DUBAN_CONTACT."""
+        try:
+            offsets = tuple(int(x) for x in env.get("DUBAN_REMINDER_DAYS", "7,1").split(",")
+                            if x.strip())
+            working = env.get("DUBAN_REMINDER_WORKING_DAYS", "0").lower() in ("1", "true", "yes")
+            after = int(env.get("DUBAN_ESCALATE_AFTER", "5"))
+            kinds = {k.strip() for k in env.get("DUBAN_BULLETINS", "monthly,yearly").split(",")}
+            nth = int(env.get("DUBAN_BULLETIN_WORKING_DAY", "1"))
+        except ValueError as exc:
+            raise ValidationError(f"调度参数无效（DUBAN_REMINDER_DAYS 等）：{exc}") from None
+        if any(k < 0 for k in offsets) or after < 0 or nth < 1:
+            raise ValidationError("调度参数无效：提醒天数、督办工作日数不能为负，通报日至少为 1")
+        name, _, phone = env.get("DUBAN_CONTACT", "").partition(",")
+        contact = Contact(name.strip(), phone.strip()) if name.strip() and phone.strip() else None
+        return cls(reminders.ReminderRule(offsets, working),
+                   notices.EscalationRule(after_working_days=after, contact=contact),
+                   bulletins.BulletinCalendar(monthly="monthly" in kinds, monthly_working_day=nth,
+                                              yearly="yearly" in kinds, yearly_working_day=nth),
+                   contact)
+
+
+def settings(rt: Runtime) -> Settings:
+    """The settings of this runtime: ``Config.extra`` over the process environment."""
+    return Settings.from_mapping({**os.environ, **rt.config.extra})
+
+
 def step_open_cycles(rt: Runtime) -> int:
     """Start the instances of every cycle that has opened."""
     return cycles.open_cycles(rt.sessions, rt.clock, rt.processes())
@@ -36,16 +80,48 @@ def step_fire_timers(rt: Runtime) -> int:
     return cycles.fire_due_timers(rt.sessions, rt.clock)
 
 
+def step_remind(rt: Runtime) -> int:
+    """Reminders before due dates (T-7, T-1 by default)."""
+    return reminders.remind(rt.sessions, rt.clock, settings(rt).reminder)
+
+
+def step_mark_overdue(rt: Runtime) -> int:
+    """Mark items overdue the day after their due date and send the 催办."""
+    return reminders.mark_overdue(rt.sessions, rt.clock)
+
+
+def step_escalate(rt: Runtime) -> int:
+    """Issue the 督办通知 for items still overdue after N working days."""
+    return notices.escalate(rt.sessions, rt.clock, settings(rt).escalation)
+
+
+def step_bulletins(rt: Runtime) -> int:
+    """Issue the monthly and yearly bulletins that are due."""
+    conf = settings(rt)
+    return bulletins.bulletins(rt.sessions, rt.clock, conf.calendar, contact=conf.contact)
+
+
+def step_deliver(rt: Runtime) -> int:
+    """Send the outbox through the configured transport."""
+    return mail.deliver(rt.sessions, rt.clock, transport_from_config(rt.config))
+
+
 STEPS: list[tuple[str, Callable[[Runtime], int]]] = [
     ("open_cycles", step_open_cycles),
     ("fire_timers", step_fire_timers),
+    ("remind", step_remind),
+    ("mark_overdue", step_mark_overdue),
+    ("escalate", step_escalate),
+    ("bulletins", step_bulletins),
+    ("deliver", step_deliver),
 ]
 
 
-def run_tick(rt: Runtime) -> TickReport:
+def run_tick(rt: Runtime, steps: list[tuple[str, Callable[[Runtime], int]]] | None = None
+             ) -> TickReport:
     """Run every step once; a failing step is logged and the others still run."""
     report = TickReport()
-    for name, step in STEPS:
+    for name, step in steps or STEPS:
         try:
             report.counts[name] = step(rt)
         except Exception:  # noqa: BLE001 - one broken step must not stop the others

@@ -1,0 +1,320 @@
+"""Bulletins (通报) on a configurable calendar: monthly, and yearly on every city.
+
+A monthly bulletin covers the previous month as of its last day and is issued on the n-th
+working day (default the first) of the next month; the yearly one covers the previous year as of
+Dec 31 and is issued on the n-th working day of a configured month (default January), as the
+policy asks (每年通报各市培育和发展情况). A tick issues the latest period that is due and not yet
+issued, so a missed day is caught up once; older periods are not back-filled.
+
+Everything is computed as of the period's last day from timestamps (closed, submitted,
+reviewed, extension decided), so a bulletin issued a few days late still shows that day.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.clock import Clock, overdue_from, today
+from engine.lights import Light, light
+from engine.models import (
+    Blob,
+    Cycle,
+    Evidence,
+    ExtensionRequest,
+    ExtensionStatus,
+    Instance,
+    ItemRole,
+    ItemStatus,
+    Policy,
+    PolicyTask,
+    Review,
+    Unit,
+    UnitKind,
+    WorkItem,
+)
+from engine.workdays import WorkCalendar, default_calendar
+from notifications import documents
+from notifications.mail import enqueue
+from notifications.models import Document, DocumentKind
+from notifications.notices import Draft, issue_document, pdf_name
+from notifications.recipients import Recipients
+from notifications.reminders import add_note, unit_names
+
+log = logging.getLogger(__name__)
+
+REQUIREMENTS = (
+    "各地、各有关单位要对照任务分解表，逐项明确责任人和完成时限，确保按期办结。",
+    "逾期未办结的单位要查明原因、限期整改，并及时报送办理情况和佐证材料。",
+)
+
+
+@dataclass(frozen=True)
+class BulletinCalendar:
+    """When bulletins are issued: the n-th working day after each period."""
+
+    monthly: bool = True
+    monthly_working_day: int = 1
+    yearly: bool = True
+    yearly_month: int = 1
+    yearly_working_day: int = 1
+
+
+@dataclass(frozen=True)
+class Period:
+    """One period a bulletin covers."""
+
+    key: str          # monthly:2018-08 / yearly:2018
+    label: str        # 2018年8月 / 2018年度
+    start: date
+    end: date         # the bulletin is "as of" this day
+    issue_on: date
+    yearly: bool
+
+
+def nth_working_day(year: int, month: int, n: int, cal: WorkCalendar) -> date:
+    """The n-th working day of a month."""
+    return cal.add_working_days(date(year, month, 1) - timedelta(days=1), n)
+
+
+def _month(year: int, month: int, when: BulletinCalendar, cal: WorkCalendar) -> Period:
+    start = date(year, month, 1)
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    return Period(f"monthly:{year}-{month:02d}", f"{year}年{month}月", start,
+                  nxt - timedelta(days=1),
+                  nth_working_day(nxt.year, nxt.month, when.monthly_working_day, cal), False)
+
+
+def _year(year: int, when: BulletinCalendar, cal: WorkCalendar) -> Period:
+    return Period(f"yearly:{year}", f"{year}年度", date(year, 1, 1), date(year, 12, 31),
+                  nth_working_day(year + 1, when.yearly_month, when.yearly_working_day, cal),
+                  True)
+
+
+def due_periods(day: date, issued_on: date, horizon_year: int, when: BulletinCalendar,
+                cal: WorkCalendar) -> list[Period]:
+    """The latest monthly and yearly periods whose issue day has come (within the policy)."""
+    found: list[Period] = []
+    if when.monthly:
+        prev = day.replace(day=1) - timedelta(days=1)
+        period = _month(prev.year, prev.month, when, cal)
+        if day < period.issue_on:
+            before = period.start - timedelta(days=1)
+            period = _month(before.year, before.month, when, cal)
+        found.append(period)
+    if when.yearly:
+        period = _year(day.year - 1, when, cal)
+        if day < period.issue_on:
+            period = _year(day.year - 2, when, cal)
+        found.append(period)
+    return [p for p in found if p.end >= issued_on and p.start.year <= horizon_year]
+
+
+def bulletins(sessions: sessionmaker[Session], clock: Clock,
+              when: BulletinCalendar | None = None, calendar: WorkCalendar | None = None,
+              contact: documents.Contact | None = None) -> int:
+    """Issue, store and mail every bulletin that is due today and not yet issued."""
+    when, cal, day = when or BulletinCalendar(), calendar or default_calendar(), today(clock)
+    with sessions() as s:
+        policies = list(s.execute(select(Policy.id, Policy.issued_on, Policy.data)))
+        done = set(s.scalars(select(Document.dedupe_key).where(
+            Document.kind == DocumentKind.BULLETIN)))
+    issued = 0
+    for policy_id, issued_on, data in policies:
+        for period in due_periods(day, issued_on, int(data.get("horizon_year", day.year)),
+                                  when, cal):
+            if f"bulletin:{policy_id}:{period.key}" in done:
+                continue
+            try:
+                with sessions() as s, s.begin():
+                    issued += _issue(s, clock, policy_id, period, contact)
+            except Exception:  # noqa: BLE001 - one failed bulletin must not block the rest
+                log.exception("bulletin %s %s failed", policy_id, period.key)
+    return issued
+
+
+def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
+           contact: documents.Contact | None) -> int:
+    policy = s.get(Policy, policy_id)
+    assert policy is not None
+    day = today(clock)
+    office = unit_names(s, day)[policy.supervisor_unit_id]
+    facts = collect(s, policy, period)
+
+    def build(number: str, issue: int) -> Draft:
+        doc = documents.BulletinDoc(
+            issue=f"{day.year}年第{issue}期", number=number, title=_title(policy, period),
+            period_label=period.label, as_of=period.end, office=office,
+            policy_title=policy.title, totals=facts.totals, units=facts.units,
+            targets=facts.targets, overdue=facts.overdue, requirements=REQUIREMENTS,
+            yearly=period.yearly, contact=contact, issued_on=day)
+        return Draft(doc.title, documents.bulletin_pdf(doc), facts.summary(period))
+
+    doc = issue_document(s, clock, kind=DocumentKind.BULLETIN, office=policy.data["doc_office"],
+                         office_unit_id=policy.supervisor_unit_id, issued_on=day,
+                         dedupe_key=f"bulletin:{policy_id}:{period.key}", unit_id=None,
+                         build=build)
+    if doc is None:
+        return 0
+    _send(s, clock, doc, policy.supervisor_unit_id)
+    return 1
+
+
+def _title(policy: Policy, period: Period) -> str:
+    if period.yearly:
+        return f"关于{period.label}各市培育和发展情况的通报"
+    return f"关于{period.label}《{policy.title}》任务落实情况的通报"
+
+
+@dataclass
+class Facts:
+    """What a bulletin shows, computed from the database."""
+
+    totals: documents.Totals
+    units: list[documents.UnitRow]
+    targets: list[documents.TargetRow]
+    overdue: list[documents.OverdueRow]
+
+    def summary(self, period: Period) -> dict[str, Any]:
+        """The figures kept with the document (JSON)."""
+        t = self.totals
+        return {"period": period.key, "as_of": period.end.isoformat(),
+                "totals": {"assigned": t.assigned, "closed": t.closed,
+                           "in_progress": t.in_progress, "overdue": t.overdue},
+                "overdue_units": sorted({r.unit for r in self.overdue})}
+
+
+def collect(s: Session, policy: Policy, period: Period) -> Facts:
+    """Totals, the per-unit table, targets and overdue items as of ``period.end``."""
+    end = overdue_from(period.end)
+    names = unit_names(s, period.end)
+    units = {u.id: u for u in s.scalars(select(Unit).order_by(Unit.sort_order, Unit.id))}
+    per_unit: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    overdue: list[documents.OverdueRow] = []
+    for row in _obligations(s, policy.id, end):
+        status = _status_as_of(row, end)
+        due = row.old_due or row.due_date
+        counts = per_unit[row.lead_unit_id]
+        counts[0] += 1
+        if status is ItemStatus.CLOSED:
+            counts[1] += 1
+            counts[2] += bool(row.closed_on_time)
+        elif light(status, due, period.end) is Light.RED:
+            counts[3] += 1
+            overdue.append(documents.OverdueRow(row.number, row.title,
+                                                names[row.lead_unit_id], due,
+                                                (period.end - due).days))
+    rows = [documents.UnitRow(names[uid], *_four(per_unit[uid]), is_city=u.kind is UnitKind.CITY)
+            for uid, u in units.items() if uid in per_unit]
+    assigned = sum(r.assigned for r in rows)
+    closed = sum(r.closed for r in rows)
+    late = sum(r.overdue for r in rows)
+    overdue.sort(key=lambda r: (r.task_number, -r.days_overdue, r.unit))
+    return Facts(documents.Totals(assigned, closed, assigned - closed - late, late), rows,
+                 _targets(s, policy.id, period, end), overdue)
+
+
+def _four(counts: list[int]) -> tuple[int, int, int, int]:
+    """assigned, closed, closed on time, overdue."""
+    return counts[0], counts[1], counts[2], counts[3]
+
+
+def _obligations(s: Session, policy_id: str, end: datetime) -> list[Any]:
+    """Every obligation started before ``end`` with the timestamps its status is built from."""
+    submitted = (select(Evidence.instance_id, func.max(Evidence.submitted_at).label("t"))
+                 .join(WorkItem, WorkItem.id == Evidence.work_item_id)
+                 .where(WorkItem.role == ItemRole.LEAD, Evidence.submitted_at < end)
+                 .group_by(Evidence.instance_id).subquery())
+    reviewed = (select(Review.instance_id, func.max(Review.reviewed_at).label("t"))
+                .where(Review.reviewed_at < end).group_by(Review.instance_id).subquery())
+    extended = (select(ExtensionRequest.instance_id,
+                       func.min(ExtensionRequest.old_due_date).label("old"))
+                .where(ExtensionRequest.status == ExtensionStatus.APPROVED,
+                       ExtensionRequest.decided_at >= end)
+                .group_by(ExtensionRequest.instance_id).subquery())
+    q = (select(Instance.id, Instance.lead_unit_id, Instance.due_date, Instance.closed_at,
+                Instance.closed_on_time, PolicyTask.number, PolicyTask.title,
+                submitted.c.t.label("submitted"), reviewed.c.t.label("reviewed"),
+                extended.c.old.label("old_due"))
+         .join(PolicyTask, PolicyTask.id == Instance.task_id)
+         .outerjoin(submitted, submitted.c.instance_id == Instance.id)
+         .outerjoin(reviewed, reviewed.c.instance_id == Instance.id)
+         .outerjoin(extended, extended.c.instance_id == Instance.id)
+         .where(PolicyTask.policy_id == policy_id, Instance.started_at < end)
+         .order_by(PolicyTask.number, Instance.id))
+    return list(s.execute(q))
+
+
+def _status_as_of(row: Any, end: datetime) -> ItemStatus:
+    """The lead's status at ``end``: closed, waiting for review, or the unit's move."""
+    if row.closed_at is not None and row.closed_at < end:
+        return ItemStatus.CLOSED
+    if row.submitted is not None and (row.reviewed is None or row.submitted > row.reviewed):
+        return ItemStatus.SUBMITTED
+    return ItemStatus.OPEN
+
+
+def _targets(s: Session, policy_id: str, period: Period,
+             end: datetime) -> list[documents.TargetRow]:
+    """Each target against the numbers in approved evidence of the cycles of the period's year."""
+    found: list[documents.TargetRow] = []
+    tasks = s.scalars(select(PolicyTask).where(PolicyTask.policy_id == policy_id,
+                                               PolicyTask.targets != []).order_by(
+        PolicyTask.number))
+    for task in tasks:
+        if not task.targets:
+            continue
+        cycles = s.scalars(select(Cycle).where(Cycle.task_id == task.id,
+                                               Cycle.opens_on <= period.end)).all()
+        for target in task.targets:
+            chosen = [c.id for c in cycles if target["per"] == "total" or
+                      c.due_date is None or c.due_date.year == period.end.year]
+            if not chosen:
+                continue
+            amount = target["amount"] * (1 if target["per"] == "total" else len(chosen))
+            found.append(documents.TargetRow(task.number, target["label"], amount,
+                                             _achieved(s, chosen, target["key"], end),
+                                             target.get("unit", "")))
+    return found
+
+
+def _achieved(s: Session, cycle_ids: list[int], key: str, end: datetime) -> int:
+    """The sum of one number over evidence approved before ``end`` in these cycles."""
+    rows = s.scalars(select(Evidence.numbers).join(Review, Review.evidence_id == Evidence.id)
+                     .join(Instance, Instance.id == Evidence.instance_id)
+                     .where(Review.approved.is_(True), Review.reviewed_at < end,
+                            Instance.cycle_id.in_(cycle_ids)))
+    return int(sum(float((n or {}).get(key) or 0) for n in rows))
+
+
+def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:
+    """Mail the bulletin to every unit's liaisons and the supervising office; notes per unit."""
+    pdf = s.get(Blob, doc.pdf_sha256)
+    assert pdf is not None
+    to = Recipients(s, doc.issued_on)
+    t = doc.data["totals"]
+    subject = f"【通报】{doc.issued_on.year}年第{doc.data['issue']}期 {doc.title}"
+    text = (f"各有关单位：\n\n现将《{doc.title}》（{doc.number}）印发给你们，请查阅附件。截至"
+            f"{documents.cn_date(date.fromisoformat(doc.data['as_of']))}，共交办任务"
+            f"{t['assigned']}项，已办结{t['closed']}项，正在推进{t['in_progress']}项，"
+            f"逾期未办结{t['overdue']}项。\n")
+    attachment = [(pdf_name(DocumentKind.BULLETIN, doc.number), "application/pdf", pdf.data)]
+    sent: set[str] = set()
+    unit_ids = list(s.scalars(select(Unit.id).order_by(Unit.sort_order, Unit.id)))
+    for unit_id in [*unit_ids, "office"]:
+        addresses = to.office(office_unit_id) if unit_id == "office" else to.unit(unit_id)
+        addresses = [a for a in addresses if a[1].lower() not in sent]
+        key = f"bulletin:{doc.id}:{unit_id}"
+        if unit_id != "office":
+            add_note(s, clock.now(), key=key, unit_id=unit_id, kind="bulletin", title=subject,
+                     body=text, link=f"/documents/{doc.id}")
+        if addresses:
+            enqueue(s, clock, dedupe_key=key, kind="bulletin", to=addresses, subject=subject,
+                    text=text, attachments=attachment, related=("document", doc.id))
+            sent.update(a[1].lower() for a in addresses)

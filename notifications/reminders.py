@@ -1,0 +1,230 @@
+"""Reminders before due dates and the 催办 the day after: indexed sweeps over work items.
+
+Each sweep reads the candidates with one query on ``ix_work_items_sweep`` (status, due date),
+drops those whose in-app note (same dedupe key as the mail) already exists, then handles the
+rest in batches: one transaction per batch, one savepoint (and one ``try``) per item, so one bad
+item never blocks the others and a repeat run adds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from engine.clock import Clock, today
+from engine.lights import Light, light
+from engine.models import (
+    ACTIONABLE,
+    Cycle,
+    EngineEvent,
+    Instance,
+    ItemRole,
+    PolicyTask,
+    Unit,
+    WorkItem,
+)
+from engine.workdays import WorkCalendar, default_calendar
+from notifications.mail import enqueue
+from notifications.models import Notification
+from notifications.recipients import Recipients
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+ESCALATION_EVENT = "escalation:overdue"
+ROLE_ZH = {ItemRole.LEAD: "牵头", ItemRole.SUPPORTING: "配合"}
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    """Reminder offsets before the due date, in calendar days or (optionally) working days."""
+
+    offsets: tuple[int, ...] = (7, 1)
+    working_days: bool = False
+
+    def window(self, days_left: int) -> int | None:
+        """The offset whose window holds ``days_left`` (the smallest offset >= it), if any."""
+        if days_left < 0:
+            return None
+        return next((k for k in sorted(self.offsets) if days_left <= k), None)
+
+    def label(self, k: int) -> str:
+        """The offset's part of the dedupe key: ``T-7`` (or ``T-3wd`` in working days)."""
+        return f"T-{k}wd" if self.working_days else f"T-{k}"
+
+
+def _sweep_columns() -> Any:
+    return select(WorkItem.id, WorkItem.unit_id, WorkItem.role, WorkItem.status,
+                  WorkItem.due_date, WorkItem.instance_id, PolicyTask.number, PolicyTask.title,
+                  Cycle.label).join(Instance, Instance.id == WorkItem.instance_id).join(
+        PolicyTask, PolicyTask.id == Instance.task_id).join(Cycle, Cycle.id == Instance.cycle_id)
+
+
+def unit_names(s: Session, day: date) -> dict[str, str]:
+    """Every unit's name valid on ``day``."""
+    units = s.scalars(select(Unit).options(selectinload(Unit.names)))
+    return {u.id: u.name_on(day) for u in units}
+
+
+def existing_keys(s: Session, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` already have an in-app note (the sweeps' record of what was sent)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start:start + 500])
+        found.update(s.scalars(select(Notification.dedupe_key).where(
+            Notification.dedupe_key.in_(chunk))))
+    return found
+
+
+def add_note(s: Session, now: datetime, *, key: str, unit_id: str, kind: str, title: str,
+             body: str, link: str | None) -> bool:
+    """Insert the in-app note for ``key`` once; False when it was already there."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    stmt = insert(Notification).values(unit_id=unit_id, kind=kind, title=title, body=body,
+                                       link=link, dedupe_key=key, created_at=now)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return s.execute(stmt.returning(Notification.id)).scalar_one_or_none() is not None
+
+
+def notify(s: Session, clock: Clock, to: Recipients, *, key: str, unit_id: str, kind: str,
+           subject: str, text: str, link: str | None, related: tuple[str, int]) -> bool:
+    """The in-app note and, when the unit has an address, the mail; both under ``key``."""
+    if not add_note(s, clock.now(), key=key, unit_id=unit_id, kind=kind, title=subject,
+                    body=text, link=link):
+        return False
+    addresses = to.unit(unit_id)
+    if addresses:
+        enqueue(s, clock, dedupe_key=key, kind=kind, to=addresses, subject=subject, text=text,
+                related=related)
+    else:
+        log.debug("unit %s has no mail address: %s kept as an in-app note only", unit_id, key)
+    return True
+
+
+def batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    """``rows`` in slices of ``size``."""
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+# ---------------------------------------------------------------- reminders
+def remind(sessions: sessionmaker[Session], clock: Clock, rule: ReminderRule | None = None,
+           calendar: WorkCalendar | None = None) -> int:
+    """Remind each open lead/supporting item once per offset before its due date."""
+    rule = rule or ReminderRule()
+    cal = calendar or default_calendar()
+    day = today(clock)
+    span = max(rule.offsets, default=0)
+    last = cal.add_working_days(day, span) if rule.working_days else day + timedelta(days=span)
+    with sessions() as s:
+        rows = s.execute(_sweep_columns().where(
+            WorkItem.status.in_(ACTIONABLE), WorkItem.due_date >= day,
+            WorkItem.due_date <= last, WorkItem.role != ItemRole.SUPERVISOR)).all()
+        due: list[tuple[Row[Any], str, int]] = []
+        for row in rows:
+            left = (cal.working_days_between(day, row.due_date) if rule.working_days
+                    else (row.due_date - day).days)
+            k = rule.window(left)
+            if k is not None and light(row.status, row.due_date, day) is not Light.GREY:
+                due.append((row, f"reminder:{row.id}:{rule.label(k)}", left))
+        done = existing_keys(s, [key for _, key, _ in due])
+        todo = [entry for entry in due if entry[1] not in done]
+    return _run(sessions, clock, todo, _send_reminder, rule)
+
+
+def _run(sessions: sessionmaker[Session], clock: Clock, todo: Sequence[Any], handler: Any,
+         *args: Any) -> int:
+    """Handle ``todo`` in batches, each entry in its own savepoint and ``try``."""
+    count = 0
+    day = today(clock)
+    for chunk in batches(todo):
+        with sessions() as s, s.begin():
+            names, to = unit_names(s, day), Recipients(s, day)
+            for entry in chunk:
+                try:
+                    with s.begin_nested():
+                        count += handler(s, clock, names, to, entry, *args)
+                except Exception:  # noqa: BLE001 - one bad item must not block the sweep
+                    log.exception("sweep entry %r failed", entry)
+    return count
+
+
+def _send_reminder(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
+                   entry: tuple[Row[Any], str, int], rule: ReminderRule) -> int:
+    row, key, left = entry
+    unit = names.get(row.unit_id, row.unit_id)
+    when = "今天" if left == 0 else f"还有{left}个{'工作日' if rule.working_days else '天'}"
+    subject = (f"【到期提醒】任务{row.number}“{row.title}”（{row.label}）"
+               f"将于{_cn(row.due_date)}到期")
+    text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
+            f"（{row.label}）办理时限为{_cn(row.due_date)}，距截止{when}，目前尚未报送。"
+            f"请抓紧办理，按时报送办理情况和佐证材料；确有困难的，请在截止日期前提出延期申请。\n\n"
+            f"办理入口：/items/{row.id}\n")
+    return int(notify(s, clock, to, key=key, unit_id=row.unit_id, kind="reminder",
+                      subject=subject, text=text, link=f"/items/{row.id}",
+                      related=("work_item", row.id)))
+
+
+def _cn(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# ---------------------------------------------------------------- 催办
+def mark_overdue(sessions: sessionmaker[Session], clock: Clock) -> int:
+    """The day after the due date: mark open items overdue and send each one 催办 once."""
+    day = today(clock)
+    with sessions() as s:
+        rows = s.execute(_sweep_columns().where(
+            WorkItem.status.in_(ACTIONABLE), WorkItem.due_date < day,
+            WorkItem.role != ItemRole.SUPERVISOR, WorkItem.overdue_marked_at.is_(None))
+            .order_by(WorkItem.due_date, WorkItem.id)).all()
+    todo = [row for row in rows if light(row.status, row.due_date, day) is Light.RED]
+    count = _run(sessions, clock, todo, _send_urge)
+    consume_escalation_events(sessions, clock)
+    return count
+
+
+def _send_urge(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
+               row: Row[Any]) -> int:
+    now = clock.now()
+    result = s.execute(update(WorkItem).where(WorkItem.id == row.id,
+                                              WorkItem.overdue_marked_at.is_(None))
+                       .values(overdue_marked_at=now))
+    if not getattr(result, "rowcount", 0):
+        return 0  # another process marked it first
+    unit = names.get(row.unit_id, row.unit_id)
+    days = (today(clock) - row.due_date).days
+    subject = f"【催办】任务{row.number}“{row.title}”（{row.label}）已逾期，请抓紧办理"
+    text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
+            f"（{row.label}）办理时限为{_cn(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
+            f"请立即办理并报送佐证材料。逾期仍未办结的，将发出督办通知并予以通报。\n\n"
+            f"办理入口：/items/{row.id}\n")
+    notify(s, clock, to, key=f"urge:{row.id}:{row.due_date.isoformat()}", unit_id=row.unit_id,
+           kind="urge", subject=subject, text=text, link=f"/items/{row.id}",
+           related=("work_item", row.id))
+    return 1
+
+
+def consume_escalation_events(sessions: sessionmaker[Session], clock: Clock) -> int:
+    """Mark the BPMN ``escalation:overdue`` events handled: the sweep above has acted on them.
+
+    The event and the sweep see the same fact (the lead item passed its due date); the item's
+    催办 went out under its own dedupe key, so the event sends nothing itself. It starts the
+    clock of the 督办 level, which ``notices.escalate`` reads from ``overdue_marked_at``.
+    """
+    now = clock.now()
+    with sessions() as s, s.begin():
+        result = s.execute(update(EngineEvent).where(
+            EngineEvent.kind == ESCALATION_EVENT, EngineEvent.handled_at.is_(None))
+            .values(handled_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
