@@ -15,6 +15,7 @@ from engine.runtime import Runtime, simulated_start
 
 SUPERVISOR = "duchao"
 ADMIN = "admin"
+DEMO_DOMAIN = "demo.duban.test"  # reserved test domain: mail goes to .eml files or a test SMTP
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,6 @@ def _ensure(s: Session, clock: Clock, username: str, display: str, role: Role,
         return []
     password = accounts.new_password()
     accounts.create_user(s, clock, username=username, display_name=display, role=role,
-                         password=password, unit_id=unit_id)
+                         password=password, unit_id=unit_id, email=f"{username}@{DEMO_DOMAIN}")
     return [NewAccount(username, password, role, unit_name)]
 

@@ -36,16 +36,20 @@ def work() -> None:
 
 
 @work.command("list")
-@click.option("--unit", required=True, help="单位编号，如 hefei")
+@click.option("--unit", default=None, help="单位编号，如 hefei")
+@click.option("--review", is_flag=True, help="督查审核队列（代替 --unit）")
 @click.option("--all", "show_all", is_flag=True, help="包括已报送和已办结")
 @friendly
-def list_items(unit: str, show_all: bool) -> None:
-    """A unit's open work, the earliest due first."""
+def list_items(unit: str | None, review: bool, show_all: bool) -> None:
+    """A unit's open work (or the review queue), the earliest due first."""
+    if not unit and not review:
+        raise ValidationError("请指定 --unit 单位编号，或 --review 查看审核队列")
     rt = runtime()
     with rt.sessions() as s:
         day = today(rt.clock)
         statuses = list(ItemStatus) if show_all else list(queries.ACTIONABLE)
-        items = queries.inbox(s, unit, statuses=statuses, limit=1000)
+        items = (queries.review_queue(s, limit=1000) if review else
+                 queries.inbox(s, unit or "", statuses=statuses, limit=1000))
         for it in items:
             left = days_left(it.due_date, day)
             when = "无期限" if left is None else (f"逾期{-left}天" if left < 0 else f"剩余{left}天")
