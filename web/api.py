@@ -9,8 +9,9 @@ from flask import Blueprint, abort, g, jsonify, request
 from werkzeug.wrappers import Response
 
 from engine import accounts, queries, service
+from engine.errors import NotFoundError
 from engine.lights import days_left, light
-from engine.models import Role, WorkItem
+from engine.models import ItemRole, Role, WorkItem
 from engine.service import Actor
 from web.api_doc import openapi_document
 from web.views.common import clock, db, today_date
@@ -63,7 +64,7 @@ def inbox() -> Response:
     """A liaison's actionable items, or a supervisor's review queue."""
     who, s, today = _actor(), db(), today_date()
     if who.role is Role.LIAISON and who.unit_id:
-        items = queries.inbox(s, who.unit_id)
+        items = [i for i in queries.inbox(s, who.unit_id) if i.role is not ItemRole.SUPERVISOR]
     elif who.role is Role.SUPERVISOR:
         items = queries.review_queue(s)
     else:
@@ -75,6 +76,8 @@ def inbox() -> Response:
 def item(item_id: int) -> Response:
     """One item with its task, evidence and reviews (permission-checked by the engine)."""
     d = queries.item_detail(db(), _actor(), item_id)
+    if _actor().role is Role.LIAISON and d.item.role is ItemRole.SUPERVISOR:
+        raise NotFoundError(f"待办事项 #{item_id} 不存在")
     today = today_date()
     return jsonify({
         **item_json(d.item, today),
@@ -115,6 +118,8 @@ def submit(item_id: int) -> Response:
 @bp.post("/items/<int:item_id>/review")
 def review(item_id: int) -> Response:
     """Review: ``{"approve": true}`` or ``{"approve": false, "reason": "..."}``."""
+    if _actor().role is not Role.SUPERVISOR:
+        abort(403)
     data, s = _body(), db()
     if not isinstance(data.get("approve"), bool):
         abort(400)

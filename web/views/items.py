@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from engine import queries, service
 from engine.attachments import ACCEPT, ALLOWED_TEXT
-from engine.errors import ValidationError
+from engine.errors import NotFoundError, ValidationError
 from engine.models import ACTIONABLE, Attachment, ItemRole, Role
 from web.auth import role_required
 from web.forms import EvidenceForm, ExtensionRequestForm, ReviewForm
@@ -20,6 +20,14 @@ from web.views.files import attachment_response, store_files
 from web.views.rows import unit_names
 
 bp = Blueprint("items", __name__, url_prefix="/items")
+
+
+def visible_detail(item_id: int) -> queries.ItemDetail:
+    """The item's detail; a liaison never sees review items (they belong to supervisors)."""
+    detail = queries.item_detail(db(), actor(), item_id)
+    if current_user.role == Role.LIAISON and detail.item.role is ItemRole.SUPERVISOR:
+        raise NotFoundError(f"待办事项 #{item_id} 不存在")
+    return detail
 
 
 def _may_act(detail: queries.ItemDetail) -> bool:
@@ -40,7 +48,7 @@ def _may_review(detail: queries.ItemDetail) -> bool:
 def show(item_id: int) -> str:
     """The item page: task text, cycle, due date, contributions, evidence, history, forms."""
     s = db()
-    detail = queries.item_detail(s, actor(), item_id)
+    detail = visible_detail(item_id)
     draft: dict[str, Any] = detail.item.draft or {}
     form = EvidenceForm(data={"text": draft.get("text", "")})
     ids = {detail.instance.lead_unit_id, *(w.unit_id for w, _ in detail.contributions)}
@@ -84,7 +92,7 @@ def _numbers(detail: queries.ItemDetail) -> dict[str, str]:
 def evidence(item_id: int) -> Response:
     """Save the draft or submit the evidence, with uploaded files."""
     s, who = db(), actor()
-    detail = queries.item_detail(s, who, item_id)
+    detail = visible_detail(item_id)
     form = EvidenceForm()
     if not form.validate():
         abort(400)
@@ -125,7 +133,7 @@ def _keep_draft(item_id: int, text: str, numbers: dict[str, str], ids: list[int]
 def extension(item_id: int) -> Response:
     """File a 延期申请 for the item."""
     s, who = db(), actor()
-    queries.item_detail(s, who, item_id)
+    visible_detail(item_id)
     form = ExtensionRequestForm()
     if not form.validate():
         for errors in form.errors.values():

@@ -45,7 +45,8 @@ def role_label(value: Any) -> str:
 def count_inbox(unit_id: str) -> int:
     """How many items wait for the unit's action."""
     return db().scalar(select(func.count()).select_from(WorkItem).where(
-        WorkItem.unit_id == unit_id, WorkItem.status.in_(ACTIONABLE))) or 0
+        WorkItem.unit_id == unit_id, WorkItem.status.in_(ACTIONABLE),
+        WorkItem.role != ItemRole.SUPERVISOR)) or 0
 
 
 def count_review() -> int:
