@@ -15,11 +15,12 @@ PORT ?= 5000
 setup: debs venv npm
 
 debs:
-	@missing=""; for p in $(DEBS); do \
+	@pkgs="$(DEBS)"; \
+	if command -v node >/dev/null && command -v npm >/dev/null; then pkgs=$$(echo $$pkgs | tr ' ' '\n' | grep -vxE 'nodejs|npm'); fi; \
+	missing=""; for p in $$pkgs; do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  if command -v node >/dev/null && command -v npm >/dev/null; then missing=$${missing//nodejs/}; missing=$${missing//npm/}; fi; \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
