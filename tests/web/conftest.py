@@ -4,7 +4,7 @@
   2018-09-15 (task 1 due 2018-08-30 is overdue); built once per session.
 - ``rt``: a runtime on a fresh copy of it with a ``ManualClock`` at 2018-09-15 09:00.
 - ``app`` / ``client``: the Flask app around ``rt`` (CSRF on, as in production).
-- ``login(client, username)``: logs in and remembers the CSRF token as ``client.csrf``.
+- ``login(client, username)``: logs in and remembers the CSRF token (``tok(client)``).
 - ``live_server``: the app on 127.0.0.1 in a thread; ``chromium``: Debian's Chromium.
 """
 

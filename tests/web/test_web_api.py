@@ -114,7 +114,7 @@ def test_openapi_document_describes_every_route(app: Flask, api: FlaskClient) ->
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api."):
             path = rule.rule.removeprefix("/api/v1").replace("<int:item_id>", "{item_id}")
-            routes |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+            routes |= {(path, m) for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
     assert routes == documented
 
 

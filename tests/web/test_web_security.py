@@ -7,7 +7,7 @@ import io
 
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import do_login, first_item
+from webtools import do_login, first_item, tok
 
 from engine.runtime import Runtime
 
@@ -68,7 +68,7 @@ def test_user_text_is_escaped(app: Flask, rt: Runtime) -> None:
     client = app.test_client()
     do_login(client, "hefei")
     client.post(f"/items/{item.id}/evidence", data={
-        "csrf_token": client.csrf, "action": "draft",  # type: ignore[attr-defined]
+        "csrf_token": tok(client), "action": "draft",
         "text": "<script>alert(1)</script>"}, content_type="multipart/form-data")
     page = client.get(f"/items/{item.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,14 @@ def make_app(rt: Runtime, **extra: Any) -> Flask:
                        **extra}, runtime=rt)
 
 
+TOKENS: weakref.WeakKeyDictionary[FlaskClient, str] = weakref.WeakKeyDictionary()
+
+
+def tok(client: FlaskClient) -> str:
+    """The CSRF token of a logged-in test client."""
+    return TOKENS[client]
+
+
 def csrf_token(html: str) -> str:
     """The CSRF token in a page."""
     match = CSRF_RE.search(html)
@@ -45,13 +54,13 @@ def csrf_token(html: str) -> str:
 
 
 def do_login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
-    """Log in through the form; the token is kept on the client as ``client.csrf``."""
+    """Log in through the form; the token is kept on the client (``tok(client)``)."""
     token = csrf_token(client.get("/login").get_data(as_text=True))
     response = client.post("/login", data={"username": username, "password": password,
                                            "csrf_token": token})
     if response.status_code == 302:  # the session was renewed: so was the token
         page = client.get(response.headers["Location"]).get_data(as_text=True)
-        client.csrf = csrf_token(page)  # type: ignore[attr-defined]
+        TOKENS[client] = csrf_token(page)
     return response
 
 
