@@ -149,7 +149,7 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
 
     def build(number: str, issue: int) -> Draft:
         doc = documents.BulletinDoc(
-            issue=f"{day.year}年第{issue}期", number=number, title=_title(policy, period),
+            issue=f"{day.year}年第{issue}期", number=number, title=_title(period),
             period_label=period.label, as_of=period.end, office=office,
             policy_title=policy.title, totals=facts.totals, units=facts.units,
             targets=facts.targets, overdue=facts.overdue, requirements=REQUIREMENTS,
@@ -166,10 +166,10 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
     return 1
 
 
-def _title(policy: Policy, period: Period) -> str:
+def _title(period: Period) -> str:
     if period.yearly:
         return f"关于{period.label}各市培育和发展情况的通报"
-    return f"关于{period.label}《{policy.title}》任务落实情况的通报"
+    return f"关于{period.label}重点任务落实情况的通报"
 
 
 @dataclass
@@ -264,9 +264,8 @@ def _targets(s: Session, policy_id: str, period: Period,
              end: datetime) -> list[documents.TargetRow]:
     """Each target against the numbers in approved evidence of the cycles of the period's year."""
     found: list[documents.TargetRow] = []
-    tasks = s.scalars(select(PolicyTask).where(PolicyTask.policy_id == policy_id,
-                                               PolicyTask.targets != []).order_by(
-        PolicyTask.number))
+    tasks = s.scalars(select(PolicyTask).where(PolicyTask.policy_id == policy_id)
+                      .order_by(PolicyTask.number))
     for task in tasks:
         if not task.targets:
             continue
