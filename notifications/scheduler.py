@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -57,13 +58,14 @@ def build_scheduler(rt: Runtime, scheduler_class: type[BaseScheduler] = Backgrou
                     misfire_grace_seconds: int = MISFIRE_GRACE_SECONDS,
                     run_first_tick_soon: bool = True) -> BaseScheduler:
     """A scheduler (not started) with the tick and delivery jobs."""
-    scheduler = scheduler_class(timezone="Asia/Shanghai", job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace_seconds})
+    scheduler = scheduler_class(timezone="Asia/Shanghai")
+    safe: dict[str, Any] = {"coalesce": True, "max_instances": 1, "replace_existing": True,
+                            "misfire_grace_time": misfire_grace_seconds, "args": (rt,)}
     first = {"next_run_time": SystemClock().now() + FIRST_RUN_DELAY} if run_first_tick_soon else {}
-    scheduler.add_job(tick_job, "interval", args=(rt,), id=TICK_JOB, name="督办定时任务",
-                      minutes=every_minutes, replace_existing=True, **first)
-    scheduler.add_job(deliver_job, "interval", args=(rt,), id=DELIVER_JOB, name="邮件发送",
-                      minutes=deliver_minutes, replace_existing=True)
+    scheduler.add_job(tick_job, "interval", id=TICK_JOB, name="督办定时任务",
+                      minutes=every_minutes, **safe, **first)
+    scheduler.add_job(deliver_job, "interval", id=DELIVER_JOB, name="邮件发送",
+                      minutes=deliver_minutes, **safe)
     return scheduler
 
 
