@@ -6,9 +6,6 @@ Every process follows the pattern of docs/architecture.md; the helpers below rel
 
 from __future__ import annotations
 
-import ast
-import builtins
-import contextlib
 import functools
 import hashlib
 import json
@@ -21,7 +18,6 @@ from uuid import UUID
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
@@ -45,83 +41,13 @@ from engine.errors import (
     StateError,
     ValidationError,
 )
+from engine.scripts import SafeScriptEngine, check_script
 
 LANE_KEYS = {"牵头单位": "lead", "配合单位": "supporting", "督查": "supervisor"}
 CONTRIBUTE_CHILD = "contribute [child]"
 FAR_FUTURE = "9999-12-31T00:00:00+08:00"
 ESCALATED_KEY = "duban_escalated"  # workflow data: escalations already reported
 REQUIRED_DATA = ("task_number", "cycle_label", "lead_unit", "supporting_units", "due_at")
-
-FORBIDDEN_NAMES = frozenset({
-    "eval", "exec", "open", "compile", "getattr", "setattr", "delattr", "globals", "locals",
-    "vars", "dir", "input", "breakpoint", "help", "memoryview", "type", "object", "super",
-    "classmethod", "staticmethod", "property", "exit", "quit", "hasattr",
-})
-# Frame and code attributes reach real globals without a leading underscore.
-FORBIDDEN_ATTRIBUTES = frozenset({
-    "format", "format_map", "mro", "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code",
-    "cr_await", "ag_frame", "ag_code", "f_back", "f_globals", "f_locals", "f_builtins", "f_code",
-    "tb_frame", "tb_next", "co_code",
-})
-SAFE_BUILTINS: dict[str, Any] = {
-    name: getattr(builtins, name) for name in (
-        "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "frozenset",
-        "int", "isinstance", "len", "list", "map", "max", "min", "range", "reversed", "round",
-        "set", "sorted", "str", "sum", "tuple", "zip", "ValueError", "KeyError", "TypeError",
-    )
-}
-
-
-@functools.lru_cache(maxsize=1024)
-def check_script(text: str) -> None:
-    """Raise ScriptSecurityError if ``text`` uses anything outside the safe subset."""
-    tree = ast.parse(text, mode="exec")
-    for node in ast.walk(tree):
-        problem = _unsafe(node)
-        if problem:
-            raise ScriptSecurityError(f"BPMN 表达式不安全（{problem}）：{text!r}")
-
-
-def _unsafe(node: ast.AST) -> str | None:
-    """What is forbidden about one AST node, or None."""
-    if isinstance(node, ast.Import | ast.ImportFrom):
-        return "禁止 import"
-    if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in FORBIDDEN_NAMES):
-        return f"禁止使用名称 {node.id}"
-    if isinstance(node, ast.Attribute) and (
-            node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES):
-        return f"禁止访问属性 {node.attr}"
-    if isinstance(node, ast.Global | ast.Nonlocal):
-        return "禁止 global/nonlocal"
-    return None
-
-
-class SafeScriptEngine(PythonScriptEngine):
-    """A script engine that checks every expression's AST and offers only safe builtins."""
-
-    def __init__(self) -> None:
-        super().__init__(environment=TaskDataEnvironment({"__builtins__": SAFE_BUILTINS}))
-
-    def validate(self, expression: str) -> None:
-        """Check an expression (syntax and safety)."""
-        check_script(expression)
-
-    def evaluate(self, task: Task, expression: str, external_context: Any = None) -> Any:
-        """Evaluate after the safety check; unsafe text raises ScriptSecurityError."""
-        _check_runtime(expression)
-        return super().evaluate(task, expression, external_context)
-
-    def execute(self, task: Task, script: str, external_context: Any = None) -> Any:
-        """Execute after the safety check; unsafe text raises ScriptSecurityError."""
-        _check_runtime(script)
-        return super().execute(task, script, external_context)
-
-
-def _check_runtime(text: str) -> None:
-    """The safety check; syntax errors are left to SpiffWorkflow's own error path."""
-    with contextlib.suppress(SyntaxError):
-        check_script(text)
-
 
 EXPRESSION_TAGS = frozenset({
     "conditionExpression", "timeDate", "timeCycle", "timeDuration", "script",

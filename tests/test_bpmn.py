@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bpmn
+from engine import bpmn, scripts
 from engine.errors import BpmnError, ScriptSecurityError, ValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,7 @@ def test_unsafe_condition_fails_cleanly_at_run_time(name: str) -> None:
     """A spec that skipped the load check still cannot run the expression."""
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(DATA / name))
-    wf = BpmnWorkflow(parser.get_spec("unsafe"), script_engine=bpmn.SafeScriptEngine())
+    wf = BpmnWorkflow(parser.get_spec("unsafe"), script_engine=scripts.SafeScriptEngine())
     with pytest.raises(ScriptSecurityError):
         wf.do_engine_steps()
     finished = {t.task_spec.name for t in wf.get_tasks(state=TaskState.COMPLETED)}
@@ -94,7 +94,7 @@ def test_nothing_runs_when_an_expression_is_unsafe(tmp_path: Path) -> None:
     path.write_text(text.replace("system('x')", f"system('touch {marker}')"), encoding="utf-8")
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(path))
-    wf = BpmnWorkflow(parser.get_spec("unsafe"), script_engine=bpmn.SafeScriptEngine())
+    wf = BpmnWorkflow(parser.get_spec("unsafe"), script_engine=scripts.SafeScriptEngine())
     with pytest.raises(ScriptSecurityError):
         wf.do_engine_steps()
     assert not marker.exists()
@@ -107,17 +107,17 @@ def test_nothing_runs_when_an_expression_is_unsafe(tmp_path: Path) -> None:
 ])
 def test_check_script_rejects(text: str) -> None:
     with pytest.raises(ScriptSecurityError):
-        bpmn.check_script(text)
+        scripts.check_script(text)
 
 
 @pytest.mark.parametrize("text", ['decision == "approve"', "due_at", "len(units) > 2 and x in y"])
 def test_check_script_accepts_plain_expressions(text: str) -> None:
-    bpmn.check_script(text)
+    scripts.check_script(text)
 
 
 def test_safe_builtins_lack_dangerous_functions() -> None:
     dangerous = {"open", "eval", "exec", "__import__", "getattr", "compile"}
-    assert not dangerous & set(bpmn.SAFE_BUILTINS)
+    assert not dangerous & set(scripts.SAFE_BUILTINS)
 
 
 def _data() -> dict[str, object]:
@@ -131,7 +131,7 @@ def test_deserialize_resets_the_safe_engine() -> None:
     state = bpmn.serialize(wf)
     assert '"spec"' not in state[:50] and "spec" not in json.loads(state)
     restored = bpmn.deserialize(state, bpmn.spec_to_json(parsed))
-    assert isinstance(restored.script_engine, bpmn.SafeScriptEngine)
+    assert isinstance(restored.script_engine, scripts.SafeScriptEngine)
     task = restored.get_tasks(state=TaskState.READY)[0]
     with pytest.raises(ScriptSecurityError):
         restored.script_engine.evaluate(task, "__import__('os')")
