@@ -201,7 +201,7 @@ class Instance(Base):
     task: Mapped[PolicyTask] = relationship()
     cycle: Mapped[Cycle] = relationship()
     lead_unit: Mapped[Unit] = relationship()
-    spec: Mapped[ProcessSpec] = relationship()
+    spec: Mapped[ProcessSpec] = relationship(lazy="joined")  # small: the texts are deferred
     __mapper_args__ = {"version_id_col": version}
 
 
