@@ -38,7 +38,9 @@ def test_init_tick_submit_review_history_and_audit(cli, tmp_path):
     assert "新建账号" not in cli("init", "--demo")  # idempotent, passwords shown once
     days = cli("tick", "--until", "2018-06-02").splitlines()
     assert [d[:10] for d in days] == ["2018-05-30", "2018-05-31", "2018-06-01", "2018-06-02"]
-    assert cli("tick", "--until", "2018-06-02").strip() == ""  # nothing left to run
+    again = cli("tick", "--until", "2018-06-02").splitlines()  # the last day again, idempotent
+    assert len(again) == 1 and again[0].startswith("2018-06-02")
+    assert all(part.endswith(" 0") for part in again[0].split("：", 1)[1].split("，"))
     listing = cli("work", "list", "--unit", "hefei")
     assert "报送‘地方版’政策措施制定情况" in listing and "剩余" in listing
     item = _first_id(listing)

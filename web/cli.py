@@ -82,7 +82,9 @@ def tick(until: datetime | None) -> None:
 def days_to(rt: Runtime, end: date) -> list[date]:
     """The days on which a tick is still due, from the clock's date to ``end``."""
     now = rt.clock.now().astimezone(CHINA_TZ)
-    first = now.date() if now.time() < TICK_HOUR else now.date() + timedelta(days=1)
+    # A clock standing at a day's tick hour may have stopped before that tick ran (a crash
+    # between moving the clock and ticking): run that day again; every step is idempotent.
+    first = now.date() if now.time() <= TICK_HOUR else now.date() + timedelta(days=1)
     return [first + timedelta(days=i) for i in range((end - first).days + 1)]
 
 
