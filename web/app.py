@@ -14,7 +14,7 @@ from engine.config import ROOT
 from engine.errors import DubanError
 from web import auth, security
 from web.views.common import close_db, http_status, template_globals
-from web.views.nav import cn_date, role_label
+from web.views.nav import cn_date, filesize, role_label
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.context_processor(template_globals)
     app.add_template_filter(cn_date, "cn_date")
     app.add_template_filter(role_label, "role_label")
+    app.add_template_filter(filesize, "filesize")
     _register_errors(app)
     app.add_url_rule("/vendor/bpmn-js/<path:name>", "vendor_bpmn", vendor_bpmn)
     return app

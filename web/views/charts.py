@@ -52,10 +52,20 @@ def _fmt(value: float) -> str:
     return f"{value:g}" if value < 1e6 else f"{value:,.0f}"
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k (k >= 0) not below ``value``."""
+    scale = 1.0
+    while True:
+        for step in (1, 2, 2.5, 5):
+            if step * scale >= value:
+                return step * scale
+        scale *= 10
+
+
 def bar_chart(title: str, unit: str, series: Sequence[tuple[str, float]],
               goal: float | None) -> Chart:
     """Bars for ``(label, value)`` pairs against a goal per bar."""
-    top = max([v for _, v in series] + [goal or 0, 1]) * 1.1
+    top = nice_ceiling(max([v for _, v in series] + [goal or 0, 1]) * 1.1)
     plot_h = HEIGHT - BOTTOM - TOP
     slot = (WIDTH - LEFT - 8) / max(len(series), 1)
     bar_w = min(64.0, slot * 0.6)
@@ -67,7 +77,6 @@ def bar_chart(title: str, unit: str, series: Sequence[tuple[str, float]],
                         round(h, 1), label, f"{_fmt(value)}{unit}",
                         goal is not None and value >= goal))
     goal_y = None if goal is None else round(HEIGHT - BOTTOM - plot_h * goal / top, 1)
-    ticks = tuple((round(HEIGHT - BOTTOM - plot_h * f, 1), _fmt(top * f / 1.1 * 1.1))
-                  for f in (0, 0.5, 1.0))
+    ticks = tuple((round(HEIGHT - BOTTOM - plot_h * f, 1), _fmt(top * f)) for f in (0, 0.5, 1.0))
     goal_text = "" if goal is None else f"目标 {_fmt(goal)}{unit}"
     return Chart(title, unit, tuple(bars), goal_y, goal_text, ticks)

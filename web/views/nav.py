@@ -113,6 +113,15 @@ ACTION_LABELS = {"submit": "报送材料", "approve": "审核通过，办结销�
 PER_LABELS = {"year": "/年", "selection": "/每届", "total": "（累计）"}
 
 
+def filesize(size: int) -> str:
+    """A file size in 字节 / KB / MB."""
+    if size < 1024:
+        return f"{size} 字节"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 def action_label(action: str) -> str:
     """The Chinese words for an audit action."""
     return ACTION_LABELS.get(action, action)
