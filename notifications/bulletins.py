@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.clock import Clock, overdue_from, today
 from engine.lights import Light, light
 from engine.models import (
-    Blob,
     Cycle,
     Evidence,
     ExtensionRequest,
@@ -294,8 +293,6 @@ def _achieved(s: Session, cycle_ids: list[int], key: str, end: datetime) -> int:
 
 def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:
     """Mail the bulletin to every unit's liaisons and the supervising office; notes per unit."""
-    pdf = s.get(Blob, doc.pdf_sha256)
-    assert pdf is not None
     to = Recipients(s, doc.issued_on)
     t = doc.data["totals"]
     subject = f"【通报】{doc.issued_on.year}年第{doc.data['issue']}期 {doc.title}"
@@ -303,7 +300,9 @@ def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:
             f"{documents.cn_date(date.fromisoformat(doc.data['as_of']))}，共交办任务"
             f"{t['assigned']}项，已办结{t['closed']}项，正在推进{t['in_progress']}项，"
             f"逾期未办结{t['overdue']}项。\n")
-    attachment = [(pdf_name(DocumentKind.BULLETIN, doc.number), "application/pdf", pdf.data)]
+    # the PDF is already a Blob: reference it instead of sending its bytes once per unit
+    attachment = [{"filename": pdf_name(DocumentKind.BULLETIN, doc.number),
+                   "content_type": "application/pdf", "sha256": doc.pdf_sha256}]
     sent: set[str] = set()
     unit_ids = list(s.scalars(select(Unit.id).order_by(Unit.sort_order, Unit.id)))
     for unit_id in [*unit_ids, "office"]:
@@ -314,6 +313,8 @@ def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:
             add_note(s, clock.now(), key=key, unit_id=unit_id, kind="bulletin", title=subject,
                      body=text, link=f"/documents/{doc.id}")
         if addresses:
-            enqueue(s, clock, dedupe_key=key, kind="bulletin", to=addresses, subject=subject,
-                    text=text, attachments=attachment, related=("document", doc.id))
+            msg = enqueue(s, clock, dedupe_key=key, kind="bulletin", to=addresses,
+                          subject=subject, text=text, related=("document", doc.id))
+            if msg is not None:
+                msg.attachments = attachment
             sent.update(a[1].lower() for a in addresses)
