@@ -29,7 +29,6 @@ from engine.errors import ConflictError
 from engine.lights import Light, light
 from engine.models import (
     ACTIONABLE,
-    Blob,
     Cycle,
     Instance,
     ItemRole,
@@ -226,10 +225,9 @@ def _send_notice(s: Session, clock: Clock, doc: Document, addressee: str,
         log.warning("督办通知 %s: neither %s nor the office has a mail address", doc.number,
                     doc.unit_id)
         return
-    pdf = s.get(Blob, doc.pdf_sha256)
-    assert pdf is not None
-    enqueue(s, clock, dedupe_key=key, kind="notice", to=recipients, cc=cc, subject=subject,
-            text=text, attachments=[(pdf_name(DocumentKind.NOTICE, doc.number),
-                                     "application/pdf", pdf.data)],
-            related=("document", doc.id))
+    msg = enqueue(s, clock, dedupe_key=key, kind="notice", to=recipients, cc=cc,
+                  subject=subject, text=text, related=("document", doc.id))
+    if msg is not None:  # the PDF is already a Blob: the mail references it
+        msg.attachments = [{"filename": pdf_name(DocumentKind.NOTICE, doc.number),
+                            "content_type": "application/pdf", "sha256": doc.pdf_sha256}]
 
