@@ -311,7 +311,7 @@ def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:
         key = f"bulletin:{doc.id}:{unit_id}"
         if unit_id != "office":
             add_note(s, clock.now(), key=key, unit_id=unit_id, kind="bulletin", title=subject,
-                     body=text, link=f"/documents/{doc.id}")
+                     body=text, link=f"/archive/{doc.id}.pdf")
         if addresses:
             msg = enqueue(s, clock, dedupe_key=key, kind="bulletin", to=addresses,
                           subject=subject, text=text, related=("document", doc.id))

@@ -216,7 +216,7 @@ def _send_notice(s: Session, clock: Clock, doc: Document, addressee: str,
             f"以下任务已逾期未办结：{listed}。请按通知要求办理并报送办理情况。\n")
     key = f"notice:{doc.id}"
     add_note(s, clock.now(), key=key, unit_id=doc.unit_id, kind="notice", title=subject,
-             body=text, link=f"/documents/{doc.id}")
+             body=text, link=f"/archive/{doc.id}.pdf")
     recipients = to.unit(doc.unit_id)
     cc = [a for a in to.office(office_unit_id) if a not in recipients]
     if not recipients:
