@@ -169,7 +169,7 @@ def _send_reminder(s: Session, clock: Clock, names: dict[str, str], to: Recipien
     text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
             f"（{row.label}）办理时限为{_cn(row.due_date)}，距截止{when}，目前尚未报送。"
             f"请抓紧办理，按时报送办理情况和佐证材料；确有困难的，请在截止日期前提出延期申请。\n\n"
-            f"办理入口：/items/{row.id}\n")
+            f"请登录督办系统办理（待办事项 #{row.id}）。\n")
     return int(notify(s, clock, to, key=key, unit_id=row.unit_id, kind="reminder",
                       subject=subject, text=text, link=f"/items/{row.id}",
                       related=("work_item", row.id)))
@@ -208,7 +208,7 @@ def _send_urge(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
     text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
             f"（{row.label}）办理时限为{_cn(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
             f"请立即办理并报送佐证材料。逾期仍未办结的，将发出督办通知并予以通报。\n\n"
-            f"办理入口：/items/{row.id}\n")
+            f"请登录督办系统办理（待办事项 #{row.id}）。\n")
     notify(s, clock, to, key=f"urge:{row.id}:{row.due_date.isoformat()}", unit_id=row.unit_id,
            kind="urge", subject=subject, text=text, link=f"/items/{row.id}",
            related=("work_item", row.id))
