@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from engine import cycles
+from engine.clock import ManualClock
 from engine.errors import ValidationError
 from engine.runtime import Runtime
 from notifications import bulletins, mail, notices, reminders
@@ -80,25 +81,30 @@ def step_fire_timers(rt: Runtime) -> int:
     return cycles.fire_due_timers(rt.sessions, rt.clock)
 
 
+def now_once(rt: Runtime) -> ManualClock:
+    """The step's clock: ``rt.clock`` read once (a database clock would be read per item)."""
+    return ManualClock(rt.clock.now())
+
+
 def step_remind(rt: Runtime) -> int:
     """Reminders before due dates (T-7, T-1 by default)."""
-    return reminders.remind(rt.sessions, rt.clock, settings(rt).reminder)
+    return reminders.remind(rt.sessions, now_once(rt), settings(rt).reminder)
 
 
 def step_mark_overdue(rt: Runtime) -> int:
     """Mark items overdue the day after their due date and send the 催办."""
-    return reminders.mark_overdue(rt.sessions, rt.clock)
+    return reminders.mark_overdue(rt.sessions, now_once(rt))
 
 
 def step_escalate(rt: Runtime) -> int:
     """Issue the 督办通知 for items still overdue after N working days."""
-    return notices.escalate(rt.sessions, rt.clock, settings(rt).escalation)
+    return notices.escalate(rt.sessions, now_once(rt), settings(rt).escalation)
 
 
 def step_bulletins(rt: Runtime) -> int:
     """Issue the monthly and yearly bulletins that are due."""
     conf = settings(rt)
-    return bulletins.bulletins(rt.sessions, rt.clock, conf.calendar, contact=conf.contact)
+    return bulletins.bulletins(rt.sessions, now_once(rt), conf.calendar, contact=conf.contact)
 
 
 def step_deliver(rt: Runtime) -> int:
