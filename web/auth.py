@@ -122,7 +122,7 @@ def login() -> str | Response | tuple[str, int]:
         return redirect(url_for(home_for(current_user.role)))
     form = LoginForm()
     if not form.validate_on_submit():
-        return render_template("login.html", form=form)
+        return render_template("login.html", form=form, insecure_transport=_cookie_lost())
     limiter: LoginLimiter = current_app.extensions["duban_login_limiter"]
     username, address = form.username.data.strip(), request.remote_addr or "-"
     if limiter.blocked(username, address):
@@ -138,6 +138,14 @@ def login() -> str | Response | tuple[str, int]:
     session.permanent = True
     login_user(user)
     return redirect(_safe_next() or url_for(home_for(user.role)))
+
+
+def _cookie_lost() -> bool:
+    """Whether a Secure session cookie would be dropped: plain HTTP to a non-local host."""
+    host = (request.host or "").rsplit(":", 1)[0].strip("[]")
+    local = host in ("localhost", "::1") or host.startswith("127.")
+    return bool(current_app.config.get("SESSION_COOKIE_SECURE")) and not request.is_secure \
+        and not local
 
 
 def _check(username: str, password: str) -> SessionUser | None:

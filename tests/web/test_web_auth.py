@@ -107,3 +107,16 @@ def test_open_redirect_is_ignored(client: FlaskClient) -> None:
     response = client.post("/login?next=//evil.example/x", data={
         "username": "hefei", "password": PASSWORD, "csrf_token": token})
     assert response.headers["Location"].endswith("/inbox/")
+
+
+def test_login_page_warns_when_secure_cookie_would_be_dropped(rt: Runtime) -> None:
+    from web.app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x"}, runtime=rt)
+    client = app.test_client()
+    remote = client.get("/login", base_url="http://duban.example.gov.cn").get_data(as_text=True)
+    assert "DUBAN_COOKIE_SECURE=0" in remote
+    local = client.get("/login", base_url="http://127.0.0.1:5000").get_data(as_text=True)
+    assert "DUBAN_COOKIE_SECURE=0" not in local
+    https = client.get("/login", base_url="https://duban.example.gov.cn").get_data(as_text=True)
+    assert "DUBAN_COOKIE_SECURE=0" not in https

@@ -96,6 +96,7 @@ def test_submit_without_text_is_refused_and_keeps_draft(app: Flask, rt: Runtime)
     assert saved.draft and len(saved.draft["attachment_ids"]) == 1
     page = client.get(f"/items/{item.id}").get_data(as_text=True)
     assert "请填写办理情况说明" in page
+    assert "a.pdf" in page  # the upload survived the refused submission
 
 
 def test_disguised_upload_is_refused_with_message(app: Flask, rt: Runtime) -> None:
