@@ -14,6 +14,7 @@ from engine.lights import days_left, light
 from engine.models import ItemRole, Role, WorkItem
 from engine.service import Actor
 from web.api_doc import openapi_document
+from web.views.boardq import board_rows
 from web.views.common import clock, db, today_date
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -135,7 +136,7 @@ def board() -> Response:
     if _actor().role is Role.LIAISON:
         abort(403)
     raw_task = request.args.get("task", "")
-    rows = queries.board(db(), today_date(), task=int(raw_task) if raw_task.isdigit() else None,
+    rows = board_rows(db(), today_date(), task=int(raw_task) if raw_task.isdigit() else None,
                          unit=request.args.get("unit") or None,
                          cycle=request.args.get("cycle") or None,
                          status=request.args.get("status") or None)

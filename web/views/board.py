@@ -9,10 +9,11 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from engine import queries
 from engine.models import Cycle, PolicyTask, Role, Unit
+from engine.queries import BoardRow
 from web.auth import role_required
 from web.views.attainment import attainment
+from web.views.boardq import board_rows
 from web.views.common import db, today_date
 from web.views.export import board_csv, board_xlsx
 from web.views.rows import unit_names
@@ -47,8 +48,8 @@ class Filters:
                                        ("cycle", self.cycle), ("status", self.status)) if v}
 
 
-def _rows(f: Filters) -> list[queries.BoardRow]:
-    return queries.board(db(), today_date(), task=f.task, unit=f.unit, cycle=f.cycle,
+def _rows(f: Filters) -> list[BoardRow]:
+    return board_rows(db(), today_date(), task=f.task, unit=f.unit, cycle=f.cycle,
                          status=f.status)
 
 
@@ -60,7 +61,7 @@ def index() -> str:
     rows = _rows(f)
     lights = Counter(r.light.value for r in rows)
     tasks = list(s.scalars(select(PolicyTask).order_by(PolicyTask.number)))
-    cycles = sorted(set(s.scalars(select(Cycle.label).where(Cycle.opened_at.is_not(None)))))
+    cycles = sorted(s.scalars(select(Cycle.label).distinct().where(Cycle.opened_at.is_not(None))))
     return render_template("board/index.html", rows=rows[:SHOWN], total=len(rows), f=f,
                            lights=lights, tasks=tasks, cycles=cycles, title="督办总览",
                            units=unit_names(s, today_date()), statuses=STATUS_CHOICES,
@@ -87,7 +88,7 @@ def unit(unit_id: str) -> str:
     row = s.get(Unit, unit_id)
     if row is None:
         abort(404)
-    rows = queries.board(s, today, unit=unit_id)
+    rows = board_rows(s, today, unit=unit_id)
     tasks = [t for t in s.scalars(select(PolicyTask).order_by(PolicyTask.number))
              if unit_id in t.lead_unit_ids]
     charts = [(t, attainment(s, t, unit_id)) for t in tasks if t.targets]
@@ -104,7 +105,7 @@ def task(number: int) -> str:
     row = s.scalar(select(PolicyTask).where(PolicyTask.number == number))
     if row is None:
         abort(404)
-    rows = queries.board(s, today, task=number)
+    rows = board_rows(s, today, task=number)
     names = unit_names(s, today)
     return render_template("board/task.html", task=row, rows=rows, charts=attainment(s, row),
                            lights=Counter(r.light.value for r in rows), units=names,
