@@ -44,7 +44,7 @@ from notifications.mail import enqueue
 from notifications.models import Document, DocumentKind
 from notifications.notices import Draft, issue_document, pdf_name
 from notifications.recipients import Recipients
-from notifications.reminders import add_note, unit_names
+from notifications.reminders import add_note, signature, unit_names
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,8 @@ def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:
     text = (f"各有关单位：\n\n现将《{doc.title}》（{doc.number}）印发给你们，请查阅附件。截至"
             f"{documents.cn_date(date.fromisoformat(doc.data['as_of']))}，共交办任务"
             f"{t['assigned']}项，已办结{t['closed']}项，正在推进{t['in_progress']}项，"
-            f"逾期未办结{t['overdue']}项。\n")
+            f"逾期未办结{t['overdue']}项。\n"
+            f"{signature(unit_names(s, doc.issued_on), office_unit_id, doc.issued_on)}")
     # the PDF is already a Blob: reference it instead of sending its bytes once per unit
     attachment = [{"filename": pdf_name(DocumentKind.BULLETIN, doc.number),
                    "content_type": "application/pdf", "sha256": doc.pdf_sha256}]

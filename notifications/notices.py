@@ -42,7 +42,7 @@ from notifications import documents
 from notifications.mail import enqueue, store_blob
 from notifications.models import Document, DocumentKind
 from notifications.recipients import Recipients
-from notifications.reminders import add_note, unit_names
+from notifications.reminders import add_note, signature, unit_names
 
 log = logging.getLogger(__name__)
 
@@ -200,20 +200,22 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
         return 0
     s.execute(update(WorkItem).where(WorkItem.id.in_([r.id for r in rows]))
               .values(escalated_at=clock.now()))
-    _send_notice(s, clock, doc, names[unit_id], items, policy.supervisor_unit_id)
+    _send_notice(s, clock, doc, names, items, policy.supervisor_unit_id)
     return 1
 
 
-def _send_notice(s: Session, clock: Clock, doc: Document, addressee: str,
+def _send_notice(s: Session, clock: Clock, doc: Document, names: dict[str, str],
                  items: list[documents.NoticeItem], office_unit_id: str) -> None:
     """The in-app note, and the mail with the PDF to the unit, cc the supervising office."""
     assert doc.unit_id is not None
+    addressee = names[doc.unit_id]
     to = Recipients(s, doc.issued_on)
     listed = "；".join(f"任务{i.task_number}“{i.task_title}”（{i.cycle_label}，办理时限"
                       f"{documents.cn_date(i.due_date)}，已逾期{i.days_overdue}天）" for i in items)
     subject = f"【督办通知】{doc.number} {doc.title}"
     text = (f"{addressee}：\n\n现将《{doc.title}》（{doc.number}）发给你单位，请查收附件。"
-            f"以下任务已逾期未办结：{listed}。请按通知要求办理并报送办理情况。\n")
+            f"以下任务已逾期未办结：{listed}。请按通知要求办理并报送办理情况。\n"
+            f"{signature(names, office_unit_id, doc.issued_on)}")
     key = f"notice:{doc.id}"
     add_note(s, clock.now(), key=key, unit_id=doc.unit_id, kind="notice", title=subject,
              body=text, link=f"/archive/{doc.id}.pdf")

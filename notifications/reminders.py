@@ -60,10 +60,12 @@ class ReminderRule:
 
 
 def _sweep_columns() -> Any:
-    return select(WorkItem.id, WorkItem.unit_id, WorkItem.role, WorkItem.status,
-                  WorkItem.due_date, WorkItem.instance_id, PolicyTask.number, PolicyTask.title,
-                  Cycle.label).join(Instance, Instance.id == WorkItem.instance_id).join(
-        PolicyTask, PolicyTask.id == Instance.task_id).join(Cycle, Cycle.id == Instance.cycle_id)
+    return (select(WorkItem.id, WorkItem.unit_id, WorkItem.role, WorkItem.status,
+                   WorkItem.due_date, WorkItem.instance_id, PolicyTask.number, PolicyTask.title,
+                   PolicyTask.supervisor_unit_id, Cycle.label)
+            .join(Instance, Instance.id == WorkItem.instance_id)
+            .join(PolicyTask, PolicyTask.id == Instance.task_id)
+            .join(Cycle, Cycle.id == Instance.cycle_id))
 
 
 def unit_names(s: Session, day: date) -> dict[str, str]:
@@ -169,10 +171,16 @@ def _send_reminder(s: Session, clock: Clock, names: dict[str, str], to: Recipien
     text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
             f"（{row.label}）办理时限为{_cn(row.due_date)}，距截止{when}，目前尚未报送。"
             f"请抓紧办理，按时报送办理情况和佐证材料；确有困难的，请在截止日期前提出延期申请。\n\n"
-            f"请登录督办系统办理（待办事项 #{row.id}）。\n")
+            f"请登录督办系统办理（待办事项 #{row.id}）。\n"
+            f"{signature(names, row.supervisor_unit_id, today(clock))}")
     return int(notify(s, clock, to, key=key, unit_id=row.unit_id, kind="reminder",
                       subject=subject, text=text, link=f"/items/{row.id}",
                       related=("work_item", row.id)))
+
+
+def signature(names: dict[str, str], office_unit_id: str, day: date) -> str:
+    """The closing lines of a mail: the supervising office's name of the day, and the date."""
+    return f"\n{names.get(office_unit_id, office_unit_id)}\n{_cn(day)}\n"
 
 
 def _cn(day: date) -> str:
@@ -208,7 +216,8 @@ def _send_urge(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
     text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
             f"（{row.label}）办理时限为{_cn(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
             f"请立即办理并报送佐证材料。逾期仍未办结的，将发出督办通知并予以通报。\n\n"
-            f"请登录督办系统办理（待办事项 #{row.id}）。\n")
+            f"请登录督办系统办理（待办事项 #{row.id}）。\n"
+            f"{signature(names, row.supervisor_unit_id, today(clock))}")
     notify(s, clock, to, key=f"urge:{row.id}:{row.due_date.isoformat()}", unit_id=row.unit_id,
            kind="urge", subject=subject, text=text, link=f"/items/{row.id}",
            related=("work_item", row.id))

@@ -197,6 +197,7 @@ def _check_notice_mail(rt, mails, unit: str, name: str) -> None:
     assert [a.addr_spec for a in mail["Cc"].addresses] == [SUPERVISOR_MAIL]
     body = mail.get_body(("plain",)).get_content()
     assert name in body and "2018年8月30日" in body and "已逾期8天" in body
+    assert body.rstrip().endswith("安徽省经济和信息化委员会\n2018年9月7日")  # name of the day
     [pdf] = list(mail.iter_attachments())
     number = re.search(r"皖经信督〔2018〕\d+号", mail["Subject"]).group(0)
     assert pdf.get_filename() == f"督办通知（{number}）.pdf"
