@@ -7,10 +7,13 @@ cycle label, unit id), so the same seed replays the same story whatever the orde
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -20,11 +23,13 @@ from engine.clock import CHINA_TZ, Clock, today
 from engine.errors import DubanError
 from engine.models import (
     ACTIONABLE,
+    Cycle,
     ExtensionRequest,
     ExtensionStatus,
     Instance,
     ItemRole,
     ItemStatus,
+    PolicyTask,
     Review,
     Role,
     User,
@@ -61,6 +66,7 @@ def _rng(seed: int, *key: object) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+@functools.lru_cache(maxsize=8192)
 def plan_for(seed: int, task: int, cycle: str, unit: str, opens: date, due: date | None) -> Plan:
     """The plan of one obligation, from the seed alone."""
     rng = _rng(seed, "lead", task, cycle, unit)
@@ -78,6 +84,25 @@ def plan_for(seed: int, task: int, cycle: str, unit: str, opens: date, due: date
                 extend_to, rng.uniform(0.8, 1.25))
 
 
+@functools.lru_cache(maxsize=8192)
+def support_day(seed: int, task: int, cycle: str, unit: str, opens: date,
+                due: date | None) -> date:
+    """The day a supporting unit hands in its contribution."""
+    rng = _rng(seed, "support", task, cycle, unit)
+    due = due or opens + timedelta(days=90)
+    return opens + timedelta(days=int(max((due - opens).days, 1) * rng.uniform(0.2, 1.1)))
+
+
+_ACTIONABLE_ROWS = (
+    select(WorkItem.id, WorkItem.role, WorkItem.status, WorkItem.unit_id, WorkItem.updated_at,
+           WorkItem.due_date, PolicyTask.number, Cycle.label, Cycle.opens_on,
+           Instance.lead_unit_id, Instance.original_due_date)
+    .join(Instance, Instance.id == WorkItem.instance_id)
+    .join(PolicyTask, PolicyTask.id == Instance.task_id)
+    .join(Cycle, Cycle.id == Instance.cycle_id)
+    .where(WorkItem.status.in_(ACTIONABLE)).order_by(WorkItem.id))
+
+
 def _returns_wanted(profile: Profile) -> int:
     return {Profile.RETURNED_ONCE: 1, Profile.RETURNED_TWICE: 2}.get(profile, 0)
 
@@ -93,12 +118,14 @@ class Behaviour:
         """Everything the units and the supervisor do today; returns the number of actions."""
         day = today(clock)
         done = self._extensions(s, clock, day)
-        q = (select(WorkItem).where(WorkItem.status.in_(ACTIONABLE)).order_by(WorkItem.id)
-             .options(joinedload(WorkItem.instance).joinedload(Instance.task),
-                      joinedload(WorkItem.instance).joinedload(Instance.cycle)))
-        for item in s.scalars(q).unique().all():
-            if not self._due_today(s, item, day):
+        # a light snapshot of what is actionable decides who acts; only they are loaded
+        for row in s.execute(_ACTIONABLE_ROWS).all():
+            if not self._due_today(row, day):
                 continue
+            item = s.get(WorkItem, row.id, options=[
+                joinedload(WorkItem.instance).joinedload(Instance.task),
+                joinedload(WorkItem.instance).joinedload(Instance.cycle)])
+            assert item is not None
             try:
                 with s.begin_nested():
                     done += self._act_on(s, clock, item, day)
@@ -106,23 +133,17 @@ class Behaviour:
                 continue
         return done
 
-    def _due_today(self, s: Session, item: WorkItem, day: date) -> bool:
-        """Whether the item's actor means to act today (cheap: no query for most items)."""
-        inst = item.instance
-        if item.role is ItemRole.SUPPORTING:
-            return day >= self._support_day(item)
-        if item.role is ItemRole.SUPERVISOR:
-            return day >= today_of(item.updated_at) + timedelta(days=2)
-        if item.status is ItemStatus.OPEN:
-            return day >= self._plan(inst).submit_on
+    def _due_today(self, row: Any, day: date) -> bool:
+        """Whether the item's actor means to act today (no query)."""
+        if row.role is ItemRole.SUPPORTING:
+            return day >= support_day(self.seed, row.number, row.label, row.unit_id,
+                                      row.opens_on, row.due_date)
+        if row.role is ItemRole.SUPERVISOR:
+            return day >= today_of(row.updated_at) + timedelta(days=2)
+        if row.status is ItemStatus.OPEN:
+            return day >= plan_for(self.seed, row.number, row.label, row.lead_unit_id,
+                                   row.opens_on, row.original_due_date).submit_on
         return True
-
-    def _support_day(self, item: WorkItem) -> date:
-        inst = item.instance
-        rng = _rng(self.seed, "support", inst.task.number, inst.cycle.label, item.unit_id)
-        opens = inst.cycle.opens_on
-        due = item.due_date or opens + timedelta(days=90)
-        return opens + timedelta(days=int(max((due - opens).days, 1) * rng.uniform(0.2, 1.1)))
 
     def _plan(self, inst: Instance) -> Plan:
         return plan_for(self.seed, inst.task.number, inst.cycle.label, inst.lead_unit_id,
@@ -163,27 +184,26 @@ class Behaviour:
         return 1
 
     def _extensions(self, s: Session, clock: Clock, day: date) -> int:
+        """The supervisor approves yesterday's requests; units with an EXTENSION plan ask for
+        more time ten days before their due date. A refused action is skipped, not fatal."""
         done = 0
         for req in s.scalars(select(ExtensionRequest).where(
-                ExtensionRequest.status == ExtensionStatus.PENDING)).all():
+                ExtensionRequest.status == ExtensionStatus.PENDING)
+                .order_by(ExtensionRequest.id)).all():
             if day >= today_of(req.created_at) + timedelta(days=1):
-                with s.begin_nested():
-                    service.decide_extension(s, clock, self._supervisor(s), req.id, approve=True)
-                done += 1
+                done += _attempt(s, functools.partial(
+                    service.decide_extension, s, clock, self._supervisor(s), req.id,
+                    approve=True))
         q = (select(WorkItem).join(Instance).where(
             WorkItem.role == ItemRole.LEAD, WorkItem.status == ItemStatus.OPEN,
             Instance.due_date == day + timedelta(days=10),
-            Instance.due_date == Instance.original_due_date))
+            Instance.due_date == Instance.original_due_date).order_by(WorkItem.id))
         for item in s.scalars(q).all():
-            inst = item.instance
-            plan = self._plan(inst)
-            if (plan.extend_to and inst.due_date == inst.original_due_date and inst.due_date
-                    and day == inst.due_date - timedelta(days=10)):
-                with s.begin_nested():
-                    service.request_extension(s, clock, self._liaison(s, item.unit_id), item.id,
-                                              new_due=plan.extend_to,
-                                              reason="涉及多部门协调，需延长办理时限。")
-                done += 1
+            extend_to = self._plan(item.instance).extend_to
+            if extend_to is not None:
+                done += _attempt(s, functools.partial(
+                    service.request_extension, s, clock, self._liaison(s, item.unit_id),
+                    item.id, new_due=extend_to, reason="涉及多部门协调，需延长办理时限。"))
         return done
 
     def _liaison(self, s: Session, unit_id: str) -> service.Actor:
@@ -201,6 +221,16 @@ class Behaviour:
                 raise DubanError(f"模拟需要{role.value}账号：{unit_id or ''}")
             self._actors[key] = service.Actor.of(user)
         return self._actors[key]
+
+
+def _attempt(s: Session, action: Callable[[], object]) -> int:
+    """Run one action in a savepoint; 1 if it went through, 0 if the service refused it."""
+    try:
+        with s.begin_nested():
+            action()
+    except DubanError:
+        return 0
+    return 1
 
 
 def today_of(instant: datetime) -> date:

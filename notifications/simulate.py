@@ -7,6 +7,7 @@ seed gives the same story, the same documents and the same summary.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections import Counter
@@ -94,29 +95,42 @@ def _fresh_runtime(req: SimulationRequest) -> Runtime:
     engine = make_engine(url)
     if inspect(engine).get_table_names():
         raise ValidationError("模拟需要一个空数据库：该数据库中已有数据表")
-    config = Config(data_dir=req.out / "data", database_url=url, smtp_url=req.smtp_url,
-                    clock=req.start.isoformat())
+    # the environment's sender, policy file and scheduler knobs; the database, data directory,
+    # transport and clock are the replay's own
+    config = dataclasses.replace(Config.from_env(), data_dir=req.out / "data",
+                                 database_url=url, smtp_url=req.smtp_url,
+                                 clock=req.start.isoformat())
     config.data_dir.mkdir(parents=True, exist_ok=True)
     clock = ManualClock(datetime.combine(req.start, time(0), CHINA_TZ))
     rt = Runtime(config=config, sessions=session_factory(engine), clock=clock)
     migrate.upgrade(engine)
+    policy = load_policy(config.policy_file)
     with rt.sessions() as s, s.begin():
-        loader.load_into_db(s, clock, load_policy(config.policy_file), rt.processes())
-        _sim_accounts(s, clock)
+        loader.load_into_db(s, clock, policy, rt.processes())
+        _sim_accounts(s, clock, policy.supervisor)
     return rt
 
 
-def _sim_accounts(s: Any, clock: ManualClock) -> None:
-    """One liaison per unit and a supervisor, with mail addresses and no usable password."""
-    day = clock.now().astimezone(CHINA_TZ).date()
-    for unit in s.scalars(select(Unit).order_by(Unit.sort_order)).all():
+# Liaisons are people: their names do not change when their unit is renamed.
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋"
+GIVEN = ("建国", "晓明", "丽华", "志强", "海燕", "文静", "国庆", "红梅", "俊杰", "秀英", "立新",
+         "玉兰", "伟民", "春花", "卫东", "淑珍", "振华", "慧敏", "德胜", "雪梅", "永强", "桂英",
+         "明辉", "素芳")
+
+
+def _sim_accounts(s: Any, clock: ManualClock, supervisor_unit: str) -> None:
+    """One liaison per unit and a supervisor of the supervising unit, with mail addresses and
+    no usable password."""
+    units = s.scalars(select(Unit).order_by(Unit.sort_order, Unit.id)).all()
+    for n, unit in enumerate(units):
         unit.email = f"office.{unit.id}@{SIM_DOMAIN}"
-        s.add(User(username=f"sim-{unit.id}", display_name=f"{unit.name_on(day)}联络员",
-                   password_hash="!", role=Role.LIAISON, unit_id=unit.id,
-                   email=f"liaison.{unit.id}@{SIM_DOMAIN}", active=True, created_at=clock.now()))
+        name = SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 7) % len(GIVEN)]
+        s.add(User(username=f"sim-{unit.id}", display_name=name, password_hash="!",
+                   role=Role.LIAISON, unit_id=unit.id, email=f"liaison.{unit.id}@{SIM_DOMAIN}",
+                   active=True, created_at=clock.now()))
     s.add(User(username="sim-duchao", display_name="督查室", password_hash="!",
-               role=Role.SUPERVISOR, unit_id=None, email=f"duchao@{SIM_DOMAIN}", active=True,
-               created_at=clock.now()))
+               role=Role.SUPERVISOR, unit_id=supervisor_unit, email=f"duchao@{SIM_DOMAIN}",
+               active=True, created_at=clock.now()))
 
 
 def _summary(rt: Runtime, req: SimulationRequest) -> dict[str, Any]:
