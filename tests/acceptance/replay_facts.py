@@ -1,0 +1,203 @@
+"""What the replay must have done, recomputed from the database's plain facts.
+
+The facts are timestamps only: when each work item appeared, when its unit submitted, when the
+supervisor approved or returned, when an extension was decided, when an instance closed. From
+them this module rebuilds, tick by tick, which item was in its unit's hands and past (or near)
+its due date, and so which reminders, 催办, 督办通知 and bulletin lines the documented rules ask
+for. It never reads the scheduler's own bookkeeping (``overdue_marked_at``, ``escalated_at``,
+notes or outbox rows), so it can disagree with the scheduler.
+
+The rules (docs/scheduler.md, notifications/tick.py): the tick runs at 08:00 China time; an
+open or returned lead/supporting item is reminded once per offset window (T-7: 2..7 days left,
+T-1: 0..1 day left); the day after its due date it gets one 催办 per due date; a lead item still
+in the unit's hands on a working day more than 5 working days after its due date reaches the
+督办 level, and each unit gets one notice a day listing all its items at that level when at
+least one of them reaches it for the first time (per due date).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import CHINA_TZ, overdue_from
+from engine.models import (
+    Cycle,
+    Evidence,
+    ExtensionRequest,
+    ExtensionStatus,
+    Instance,
+    ItemRole,
+    PolicyTask,
+    Review,
+    WorkItem,
+)
+from engine.workdays import WorkCalendar
+from notifications.simulate import TICK_AT
+
+ESCALATE_AFTER_WORKING_DAYS = 5
+FOREVER = datetime(9999, 12, 31, tzinfo=CHINA_TZ)
+
+
+def tick_at(day: date) -> datetime:
+    """The instant of a day's tick."""
+    return datetime.combine(day, TICK_AT, CHINA_TZ)
+
+
+def days(start: date, end: date) -> Iterator[date]:
+    """``start`` .. ``end`` inclusive."""
+    for n in range((end - start).days + 1):
+        yield start + timedelta(days=n)
+
+
+@dataclass
+class Obligation:
+    """A lead or supporting work item and the timestamps its state is built from."""
+
+    item_id: int
+    instance_id: int
+    unit_id: str
+    role: ItemRole
+    task_number: int
+    cycle_label: str
+    created_at: datetime
+    closed_at: datetime | None          # the instance's 办结
+    original_due: date | None
+    submissions: list[datetime] = field(default_factory=list)
+    reviews: list[tuple[datetime, bool]] = field(default_factory=list)  # lead only
+    extensions: list[tuple[datetime, date]] = field(default_factory=list)  # approved
+
+    def due_on(self, at: datetime) -> date | None:
+        """The due date in force at ``at`` (the latest extension decided before it)."""
+        due = self.original_due
+        for decided, new_due in sorted(self.extensions):
+            if decided < at:
+                due = new_due
+        return due
+
+    def actionable_at(self, at: datetime) -> bool:
+        """Whether the item was open or returned (the unit's move) at ``at``."""
+        if at < self.created_at or (self.closed_at is not None and self.closed_at <= at):
+            return False
+        n = bisect.bisect_left(self.submissions, at)
+        if n == 0:
+            return True
+        if self.role is ItemRole.SUPPORTING:
+            return False
+        last_sub = self.submissions[n - 1]
+        before = [r for r in self.reviews if r[0] < at]
+        return bool(before) and not before[-1][1] and before[-1][0] > last_sub
+
+    def first_submission(self) -> datetime | None:
+        """When the unit first handed something in."""
+        return self.submissions[0] if self.submissions else None
+
+    def late(self) -> bool:
+        """Late by the facts: still in the unit's hands at some instant past the due date."""
+        due = self.due_on(FOREVER)
+        if due is None:
+            return False
+        start = overdue_from(due)
+        if self.actionable_at(start):
+            return True
+        returns = [r for r, ok in self.reviews if not ok and r >= start]
+        return any(self.actionable_at(r + timedelta(seconds=1)) for r in returns)
+
+
+def load(s: Session) -> list[Obligation]:
+    """Every lead and supporting item with its facts."""
+    rows = s.execute(
+        select(WorkItem.id, WorkItem.instance_id, WorkItem.unit_id, WorkItem.role,
+               WorkItem.created_at, PolicyTask.number, Instance.closed_at,
+               Instance.original_due_date, Instance.cycle_id)
+        .join(Instance, Instance.id == WorkItem.instance_id)
+        .join(PolicyTask, PolicyTask.id == Instance.task_id)
+        .where(WorkItem.role != ItemRole.SUPERVISOR).order_by(WorkItem.id))
+    labels = {cid: label for cid, label in s.execute(select(Cycle.id, Cycle.label))}
+    found = {r.id: Obligation(r.id, r.instance_id, r.unit_id, r.role, r.number,
+                              labels[r.cycle_id], r.created_at, r.closed_at,
+                              r.original_due_date) for r in rows}
+    by_instance: dict[int, list[Obligation]] = defaultdict(list)
+    for ob in found.values():
+        by_instance[ob.instance_id].append(ob)
+    for item_id, at in s.execute(select(Evidence.work_item_id, Evidence.submitted_at)
+                                 .order_by(Evidence.submitted_at, Evidence.id)):
+        if item_id in found:
+            found[item_id].submissions.append(at)
+    for inst_id, at, ok in s.execute(select(Review.instance_id, Review.reviewed_at,
+                                            Review.approved).order_by(Review.reviewed_at)):
+        for ob in by_instance[inst_id]:
+            if ob.role is ItemRole.LEAD:
+                ob.reviews.append((at, ok))
+    for ext in s.scalars(select(ExtensionRequest)
+                         .where(ExtensionRequest.status == ExtensionStatus.APPROVED)):
+        assert ext.decided_at is not None and ext.decided_due_date is not None
+        for ob in by_instance[ext.instance_id]:
+            ob.extensions.append((ext.decided_at, ext.decided_due_date))
+    return list(found.values())
+
+
+@dataclass
+class Expected:
+    """The messages and documents the rules ask for over the replay."""
+
+    reminders: set[str] = field(default_factory=set)         # reminder:<item>:T-7
+    urges: set[str] = field(default_factory=set)             # urge:<item>:<due>
+    notices: dict[tuple[str, date], set[int]] = field(default_factory=dict)  # listed items
+    first_escalation: dict[tuple[int, date], date] = field(default_factory=dict)
+
+
+def window(left: int) -> int | None:
+    """The reminder offset whose window holds ``left`` days (offsets 7 and 1)."""
+    if left < 0:
+        return None
+    return 1 if left <= 1 else 7 if left <= 7 else None
+
+
+def expected(obligations: list[Obligation], start: date, end: date,
+             cal: WorkCalendar) -> Expected:
+    """Replay the documented rules over the facts, tick by tick."""
+    exp = Expected()
+    for day in days(start, end):
+        at = tick_at(day)
+        level: dict[str, list[tuple[int, date]]] = defaultdict(list)
+        for ob in obligations:
+            if not ob.actionable_at(at):
+                continue
+            due = ob.due_on(at)
+            if due is None:
+                continue
+            k = window((due - day).days)
+            if k is not None:
+                exp.reminders.add(f"reminder:{ob.item_id}:T-{k}")
+            if due < day:
+                exp.urges.add(f"urge:{ob.item_id}:{due.isoformat()}")
+                if (ob.role is ItemRole.LEAD and cal.is_working_day(day) and
+                        cal.working_days_between(due, day) > ESCALATE_AFTER_WORKING_DAYS):
+                    level[ob.unit_id].append((ob.item_id, due))
+        for unit_id, listed in level.items():
+            new = [key for key in listed if key not in exp.first_escalation]
+            if new:
+                exp.notices[(unit_id, day)] = {item for item, _ in listed}
+                for key in new:
+                    exp.first_escalation[key] = day
+    return exp
+
+
+def overdue_units_as_of(obligations: list[Obligation], as_of: date) -> dict[str, int]:
+    """Lead units with items in their hands past the due date at the end of ``as_of``."""
+    at = overdue_from(as_of)
+    found: dict[str, int] = defaultdict(int)
+    for ob in obligations:
+        if ob.role is not ItemRole.LEAD or not ob.actionable_at(at):
+            continue
+        due = ob.due_on(at)
+        if due is not None and due < as_of:
+            found[ob.unit_id] += 1
+    return dict(found)

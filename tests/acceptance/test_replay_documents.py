@@ -1,0 +1,131 @@
+"""Notices and bulletins of the replay, read back from their PDFs' text."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from datetime import date
+
+import pytest
+from conftest import OUTPUT, Replay
+from replay_facts import Obligation, overdue_units_as_of
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from engine.models import Unit
+from notifications.models import Document, DocumentKind
+
+RENAMED_ON = date(2018, 10, 26)
+OLD, NEW = "安徽省经济和信息化委员会", "安徽省经济和信息化厅"
+OVERDUE_LIST = re.compile(r"以下单位仍有任务逾期未办结，予以通报：(.*?)逾期事项清单见附件")
+NO_OVERDUE = "未发现逾期未办结任务"
+OVERDUE_ANNEX = "逾期未办结任务清单"
+
+
+@pytest.fixture(scope="module")
+def documents(replay: Replay, pdf_texts: dict[str, str]
+              ) -> dict[DocumentKind, list[tuple[Document, str]]]:
+    """Notices and bulletins in order of issue, each with its PDF's text."""
+    with replay.sessions() as s:
+        docs = s.scalars(select(Document).order_by(Document.issued_on, Document.id)).all()
+    found: dict[DocumentKind, list[tuple[Document, str]]] = {k: [] for k in DocumentKind}
+    for doc in docs:
+        found[doc.kind].append((doc, pdf_texts[f"{_folder(doc.kind)}/{_file(doc)}"]))
+    return found
+
+
+def _folder(kind: DocumentKind) -> str:
+    return "notices" if kind is DocumentKind.NOTICE else "bulletins"
+
+
+def _file(doc: Document) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in doc.number) + ".pdf"
+
+
+def _names(replay: Replay, day: date) -> dict[str, str]:
+    with replay.sessions() as s:
+        units = s.scalars(select(Unit).options(selectinload(Unit.names))).all()
+        return {u.id: u.name_on(day) for u in units}
+
+
+def test_every_document_was_written_to_the_output_directory(
+        replay: Replay, documents: dict[DocumentKind, list[tuple[Document, str]]]) -> None:
+    for kind in DocumentKind:
+        docs = documents[kind]
+        files = sorted(p.name for p in (replay.req.out / _folder(kind)).glob("*.pdf"))
+        assert sorted(_file(doc) for doc, _ in docs) == files
+        for doc, text in docs:
+            assert doc.number in text, doc.number
+
+
+def test_every_bulletin_names_exactly_the_units_overdue_on_its_date(
+        replay: Replay, obligations: list[Obligation],
+        documents: dict[DocumentKind, list[tuple[Document, str]]]) -> None:
+    bulletins = documents[DocumentKind.BULLETIN]
+    assert len(bulletins) >= 30  # monthly from June 2018 to December 2020, yearly ones too
+    seen_overdue = 0
+    for doc, text in bulletins:
+        as_of = date.fromisoformat(doc.data["as_of"])
+        names = _names(replay, as_of)
+        want = {names[u]: n for u, n in overdue_units_as_of(obligations, as_of).items()}
+        match = OVERDUE_LIST.search(text)
+        if not want:
+            assert match is None and NO_OVERDUE in text, doc.number
+            continue
+        seen_overdue += 1
+        assert match is not None, doc.number
+        listed = dict(re.findall(r"([^、（）：]+)（任务([0-9、]+)）", match.group(1)))
+        assert set(listed) == set(want), doc.number
+        # the annex lists one line per overdue item: the unit's name once per item
+        office = _names(replay, doc.issued_on)["jxw"]
+        annex = text[text.rindex(OVERDUE_ANNEX):text.rindex(f"{office}办公室")]
+        for name, count in want.items():
+            assert annex.count(name) == count, (doc.number, name)
+    assert seen_overdue, "some bulletin should report overdue units"
+
+
+@pytest.mark.parametrize("kind", list(DocumentKind))
+def test_the_supervising_office_signs_under_its_name_of_the_day(
+        documents: dict[DocumentKind, list[tuple[Document, str]]], kind: DocumentKind) -> None:
+    docs = documents[kind]
+    before = [(doc, text) for doc, text in docs if doc.issued_on < RENAMED_ON]
+    after = [(doc, text) for doc, text in docs if doc.issued_on >= RENAMED_ON]
+    assert before and after
+    for doc, text in before:
+        assert text.count(OLD) >= 2 and NEW not in text, doc.number  # masthead and signature
+        assert f"{OLD}{_cn(doc.issued_on)}" in text, doc.number      # signature, then date
+    for doc, text in after:
+        assert text.count(NEW) >= 2 and OLD not in text, doc.number
+        assert f"{NEW}{_cn(doc.issued_on)}" in text, doc.number
+
+
+def test_notices_are_addressed_to_their_unit_by_its_name_of_the_day(
+        replay: Replay, documents: dict[DocumentKind, list[tuple[Document, str]]]) -> None:
+    for doc, text in documents[DocumentKind.NOTICE]:
+        assert doc.unit_id is not None
+        name = _names(replay, doc.issued_on)[doc.unit_id]
+        assert f"{name}：根据" in text, doc.number
+        assert f"截至{_cn(doc.issued_on)}" in text
+
+
+def _cn(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def test_first_pages_render_to_png(
+        replay: Replay, documents: dict[DocumentKind, list[tuple[Document, str]]]) -> None:
+    """Page 1 of a notice and of a bulletin as PNG under test-output/acceptance/ (look at them)."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    for kind in DocumentKind:
+        # the notice listing most items, the bulletin naming most overdue units
+        doc = max(documents[kind], key=lambda d: len(d[0].data.get("items", d[0].data.get(
+            "overdue_units", []))))[0]
+        target = OUTPUT / f"{kind.value}-page1"
+        target.with_suffix(".png").unlink(missing_ok=True)
+        subprocess.run(["pdftoppm", "-r", "60", "-f", "1", "-l", "1", "-png", "-singlefile",
+                        str(replay.req.out / _folder(kind) / _file(doc)), str(target)],
+                       check=True, timeout=60)
+        png = target.with_suffix(".png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        assert abs(width - 496) <= 1 and abs(height - 702) <= 1  # A4 at 60 dpi

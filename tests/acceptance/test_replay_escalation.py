@@ -1,0 +1,135 @@
+"""Reminders, 催办 and 督办通知: exactly what the facts of the replay call for, each once."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+
+import pytest
+from conftest import Replay
+from replay_facts import Expected, Obligation
+from replay_readers import Mail
+from sqlalchemy import select
+
+from engine.clock import overdue_from
+from engine.models import ItemRole
+from notifications.models import Document, DocumentKind, Notification, OutboxMessage
+
+
+def _keys(replay: Replay, prefix: str) -> tuple[set[str], set[str]]:
+    """Dedupe keys of the in-app notes and of the outbox rows starting with ``prefix``."""
+    with replay.sessions() as s:
+        notes = {str(k) for k in s.scalars(select(Notification.dedupe_key)
+                                           .where(Notification.dedupe_key.startswith(prefix)))}
+        mail = set(s.scalars(select(OutboxMessage.dedupe_key)
+                             .where(OutboxMessage.dedupe_key.startswith(prefix))))
+    return notes, mail
+
+
+def _notices(replay: Replay) -> dict[tuple[str, date], set[int]]:
+    with replay.sessions() as s:
+        docs = s.scalars(select(Document).where(Document.kind == DocumentKind.NOTICE)).all()
+        found: dict[tuple[str, date], set[int]] = {}
+        for doc in docs:
+            assert doc.unit_id is not None
+            key = (doc.unit_id, doc.issued_on)
+            assert key not in found, f"两份督办通知：{key}"
+            found[key] = set(doc.data["items"])
+    return found
+
+
+@pytest.mark.parametrize("prefix", ["reminder:", "urge:"])
+def test_reminders_and_urges_are_exactly_those_the_facts_call_for(
+        replay: Replay, expected: Expected, prefix: str) -> None:
+    want = expected.reminders if prefix == "reminder:" else expected.urges
+    notes, mail = _keys(replay, prefix)
+    assert want, "the replay should need some of them"
+    assert notes == want, f"多发：{sorted(notes - want)}；漏发：{sorted(want - notes)}"
+    assert mail == want  # every simulated unit has a liaison with an address
+
+
+def test_notices_go_to_the_right_unit_on_the_right_day_listing_the_right_items(
+        replay: Replay, expected: Expected) -> None:
+    found = _notices(replay)
+    assert expected.notices, "the replay should reach the 督办 level"
+    assert set(found) == set(expected.notices)
+    for key, items in expected.notices.items():
+        assert found[key] == items, key
+
+
+def _per_key(mails: list[Mail]) -> Counter[str]:
+    return Counter(m.key for m in mails)
+
+
+def test_late_obligations_got_reminders_urge_and_escalation_once_each(
+        replay: Replay, obligations: list[Obligation], expected: Expected,
+        mails: list[Mail]) -> None:
+    arrived = _per_key(mails)
+    notices = _notices(replay)
+    notice_mail = _notice_mail_keys(replay)
+    late = [ob for ob in obligations if ob.late()]
+    assert any(ob.role is ItemRole.LEAD for ob in late)
+    for ob in late:
+        due = ob.due_on(overdue_from(replay.req.end))
+        assert due is not None
+        first = ob.first_submission()
+        if first is None or first >= overdue_from(due):  # nothing handed in before the due date
+            for k in (7, 1):
+                assert arrived[f"reminder:{ob.item_id}:T-{k}"] == 1, (ob, k)
+        urges = [k for k in arrived if k.startswith(f"urge:{ob.item_id}:")]
+        assert urges == [f"urge:{ob.item_id}:{due.isoformat()}"], ob
+        assert arrived[urges[0]] == 1
+        listed = sorted(day for (unit, day), items in notices.items() if ob.item_id in items)
+        if (ob.item_id, due) in expected.first_escalation:
+            assert listed and listed[0] == expected.first_escalation[(ob.item_id, due)], ob
+            assert arrived[notice_mail[(ob.unit_id, listed[0])]] == 1
+        else:
+            assert not listed, ob
+
+
+def test_on_time_obligations_got_no_urge_and_no_notice(
+        replay: Replay, obligations: list[Obligation], mails: list[Mail]) -> None:
+    arrived = _per_key(mails)
+    listed = {item for items in _notices(replay).values() for item in items}
+    on_time = [ob for ob in obligations if not ob.late() and ob.original_due is not None]
+    assert on_time
+    for ob in on_time:
+        assert not [k for k in arrived if k.startswith(f"urge:{ob.item_id}:")], ob
+        assert ob.item_id not in listed, ob
+
+
+def test_a_reminder_only_while_the_item_was_in_the_units_hands(
+        replay: Replay, obligations: list[Obligation]) -> None:
+    by_id = {ob.item_id: ob for ob in obligations}
+    with replay.sessions() as s:
+        rows = s.execute(select(OutboxMessage.dedupe_key, OutboxMessage.created_at)
+                         .where(OutboxMessage.kind.in_(["reminder", "urge"]))).all()
+    for key, created in rows:
+        ob = by_id[int(key.split(":")[1])]
+        assert ob.actionable_at(created), key
+
+
+def _notice_mail_keys(replay: Replay) -> dict[tuple[str, date], str]:
+    with replay.sessions() as s:
+        rows = s.execute(select(Document.unit_id, Document.issued_on, OutboxMessage.dedupe_key)
+                         .join(OutboxMessage, OutboxMessage.related_id ==
+                               Document.id.cast(OutboxMessage.related_id.type))
+                         .where(Document.kind == DocumentKind.NOTICE,
+                                OutboxMessage.related_type == "document")).all()
+    found: dict[tuple[str, date], str] = {}
+    for unit, day, key in rows:
+        assert unit is not None and (unit, day) not in found
+        found[(unit, day)] = key
+    return found
+
+
+def test_every_escalated_unit_was_mailed_its_notice_once(
+        replay: Replay, mails: list[Mail]) -> None:
+    arrived = _per_key(mails)
+    keys = _notice_mail_keys(replay)
+    assert set(keys) == set(_notices(replay))
+    per_unit: dict[str, int] = defaultdict(int)
+    for (unit, _), key in keys.items():
+        assert arrived[key] == 1, key
+        per_unit[unit] += 1
+    assert per_unit
