@@ -19,11 +19,11 @@ from engine.workdays import WorkCalendar
 def load_into_db(s: Session, clock: Clock, policy: PolicyDef,
                  processes: Mapping[str, bpmn.ParsedProcess]) -> Policy:
     """Create or update the policy's units, tasks, cycles and process versions."""
-    for order, unit in enumerate(policy.units.values()):
-        _upsert_unit(s, unit, order)
-    s.flush()
     row = s.get(Policy, policy.id)
     changed = row is None or row.digest != policy.digest
+    for order, unit in enumerate(policy.units.values()):
+        _upsert_unit(s, unit, order, names_from_file=changed)
+    s.flush()
     if row is None:
         row = Policy(id=policy.id)
         s.add(row)
@@ -46,12 +46,17 @@ def load_into_db(s: Session, clock: Clock, policy: PolicyDef,
     return row
 
 
-def _upsert_unit(s: Session, unit: UnitDef, order: int) -> None:
+def _upsert_unit(s: Session, unit: UnitDef, order: int, *, names_from_file: bool) -> None:
+    """A new unit takes its names from the file; an existing one only when the file changed,
+    so names an administrator added (a rename the file does not know yet) survive a re-init."""
     row = s.get(Unit, unit.id)
     if row is None:
         row = Unit(id=unit.id, kind=UnitKind(unit.kind))
         s.add(row)
+        names_from_file = True
     row.kind, row.sort_order = UnitKind(unit.kind), order
+    if not names_from_file:
+        return
     wanted = [(n.name, n.short_name, n.valid_from, n.valid_to) for n in unit.names]
     have = [(n.name, n.short_name, n.valid_from, n.valid_to) for n in row.names]
     if wanted != have:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, selectinload
 
 from engine.lights import Light, days_left, light
 from engine.models import (
@@ -33,7 +33,8 @@ _DUE_FIRST = (WorkItem.due_date.is_(None), WorkItem.due_date, WorkItem.id)
 def inbox(s: Session, unit_id: str, *, statuses: Sequence[ItemStatus] = ACTIONABLE,
           limit: int = 200, offset: int = 0) -> list[WorkItem]:
     """A unit's work in the given statuses, the earliest due first (no due date last)."""
-    q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(statuses))
+    q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(statuses),
+                                WorkItem.role != ItemRole.SUPERVISOR)
          .order_by(*_DUE_FIRST).limit(limit).offset(offset))
     return list(s.scalars(q))
 
@@ -41,14 +42,15 @@ def inbox(s: Session, unit_id: str, *, statuses: Sequence[ItemStatus] = ACTIONAB
 def inbox_count(s: Session, unit_id: str) -> int:
     """How many actionable items a unit has (for the navigation badge)."""
     return s.scalar(select(func.count()).select_from(WorkItem).where(
-        WorkItem.unit_id == unit_id, WorkItem.status.in_(ACTIONABLE))) or 0
+        WorkItem.unit_id == unit_id, WorkItem.status.in_(ACTIONABLE),
+        WorkItem.role != ItemRole.SUPERVISOR)) or 0
 
 
 def done(s: Session, unit_id: str, *, limit: int = 200) -> list[WorkItem]:
     """A unit's submitted and closed items, the most recent first."""
     q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(
-        (ItemStatus.SUBMITTED, ItemStatus.CLOSED))).order_by(WorkItem.updated_at.desc())
-         .limit(limit))
+        (ItemStatus.SUBMITTED, ItemStatus.CLOSED)), WorkItem.role != ItemRole.SUPERVISOR)
+         .order_by(WorkItem.updated_at.desc()).limit(limit))
     return list(s.scalars(q))
 
 
@@ -91,40 +93,51 @@ class BoardRow:
     item_id: int | None
 
 
+def unit_names(s: Session, day: date, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Unit id -> its name on ``day``."""
+    q = select(Unit).options(selectinload(Unit.names)).order_by(Unit.sort_order)
+    if ids is not None:
+        q = q.where(Unit.id.in_(set(ids)))
+    return {u.id: u.name_on(day) for u in s.scalars(q)}
+
+
 def board(s: Session, today: date, *, task: int | None = None, unit: str | None = None,
           cycle: str | None = None, status: str | None = None) -> list[BoardRow]:
-    """Obligations with their lead item's status and light, overdue first."""
-    q = (select(Instance, WorkItem, PolicyTask.number, PolicyTask.title, Cycle.label)
+    """Obligations with their lead item's status and light, overdue first (columns only)."""
+    q = (select(Instance.id, PolicyTask.number, PolicyTask.title, Instance.lead_unit_id,
+                Cycle.label, Instance.due_date, WorkItem.status, WorkItem.id)
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .outerjoin(WorkItem, and_(WorkItem.instance_id == Instance.id,
-                                   WorkItem.role == ItemRole.LEAD))
-         .options(joinedload(Instance.lead_unit).joinedload(Unit.names)))
+                                   WorkItem.role == ItemRole.LEAD)))
     if task is not None:
         q = q.where(PolicyTask.number == task)
     if unit:
         q = q.where(Instance.lead_unit_id == unit)
     if cycle:
         q = q.where(Cycle.label == cycle)
+    names = unit_names(s, today)
     rows = []
-    for inst, item, number, title, label in s.execute(q).unique():
-        st = item.status if item is not None else ItemStatus.OPEN
-        lt = light(st, inst.due_date, today)
-        left = days_left(inst.due_date, today)
-        row = BoardRow(inst.id, number, title, inst.lead_unit_id, inst.lead_unit.name_on(today),
-                       label, inst.due_date, st, lt,
-                       -left if (left is not None and left < 0 and lt is Light.RED) else 0,
-                       item.id if item else None)
-        if status and not _matches(row, status):
+    for inst_id, number, title, unit_id, label, due, item_status, item_id in s.execute(q):
+        st = item_status or ItemStatus.OPEN
+        lt = light(st, due, today)
+        left = days_left(due, today)
+        overdue = -left if (left is not None and left < 0 and lt is Light.RED) else 0
+        row = BoardRow(inst_id, number, title, unit_id, names.get(unit_id, unit_id), label, due,
+                       st, lt, overdue, item_id)
+        if status and not board_matches(row, status):
             continue
         rows.append(row)
-    order = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2, Light.GREY: 3}
-    rows.sort(key=lambda r: (order[r.light], -r.days_overdue, r.due_date or date.max,
+    rows.sort(key=lambda r: (_ORDER[r.light], -r.days_overdue, r.due_date or date.max,
                              r.task_number, r.unit_id))
     return rows
 
 
-def _matches(row: BoardRow, status: str) -> bool:
+_ORDER = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2, Light.GREY: 3}
+
+
+def board_matches(row: BoardRow, status: str) -> bool:
+    """The board's status filter: "overdue", a status value or a light value."""
     if status == "overdue":
         return row.light is Light.RED
     return row.status.value == status or row.light.value == status

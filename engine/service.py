@@ -59,7 +59,8 @@ class Actor:
 def get_item(s: Session, actor: Actor, item_id: int) -> WorkItem:
     """The work item if the actor may see it; a liaison never learns of another unit's items."""
     item = s.get(WorkItem, item_id)
-    if item is None or (actor.role is Role.LIAISON and item.unit_id != actor.unit_id):
+    if item is None or (actor.role is Role.LIAISON and (
+            item.unit_id != actor.unit_id or item.role is ItemRole.SUPERVISOR)):
         raise NotFoundError(f"待办事项 #{item_id} 不存在")
     return item
 
@@ -69,7 +70,7 @@ def _actionable(s: Session, actor: Actor, item_id: int, roles: tuple[ItemRole, .
     if item.role not in roles:
         raise PermissionDeniedError("此操作不适用于该事项")
     if item.role is ItemRole.SUPERVISOR:
-        if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        if actor.role is not Role.SUPERVISOR:
             raise PermissionDeniedError("只有督查人员可以审核")
     elif actor.role is not Role.LIAISON or actor.unit_id != item.unit_id:
         raise PermissionDeniedError("只有本单位联络员可以办理本单位事项")
@@ -226,7 +227,7 @@ def request_extension(s: Session, clock: Clock, actor: Actor, item_id: int, *, n
 def decide_extension(s: Session, clock: Clock, actor: Actor, request_id: int, *, approve: bool,
                      due: date | None = None, note: str | None = None) -> ExtensionRequest:
     """A supervisor approves (with the requested or another date) or rejects an extension."""
-    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+    if actor.role is not Role.SUPERVISOR:
         raise PermissionDeniedError("只有督查人员可以审批延期申请")
     req = s.get(ExtensionRequest, request_id)
     if req is None:

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -8,7 +8,7 @@ from engine.errors import ClockError
 
 def test_overdue_from_is_next_midnight_china_time():
     assert overdue_from(date(2018, 8, 30)) == datetime(2018, 8, 31, tzinfo=CHINA_TZ)
-    assert overdue_from(date(2018, 8, 30)).astimezone(timezone.utc).hour == 16
+    assert overdue_from(date(2018, 8, 30)).astimezone(UTC).hour == 16
 
 
 def test_manual_clock_moves_forward_only():
@@ -22,8 +22,8 @@ def test_manual_clock_moves_forward_only():
 def test_use_clock_drives_spiffworkflow_timer_module():
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
-    clock = ManualClock(datetime(2019, 3, 4, 5, 6, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2019, 3, 4, 5, 6, tzinfo=UTC))
     with use_clock(clock):
         assert current_clock() is clock
-        assert timer.datetime.now(timezone.utc) == clock.now()
+        assert timer.datetime.now(UTC) == clock.now()
     assert current_clock() is not clock

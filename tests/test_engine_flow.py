@@ -200,3 +200,33 @@ def test_extension_moves_due_date_and_timer(rt):
     with rt.sessions() as s:
         assert s.scalar(select(func.count(EngineEvent.id)).where(
             EngineEvent.instance_id == item.instance_id)) == 1
+
+
+def test_review_items_belong_to_supervisors_only(rt):
+    hefei = add_user(rt, "hefei", Role.LIAISON, "hefei")
+    jxw = add_user(rt, "jxw", Role.LIAISON, "jxw")  # the supervising office's own liaison
+    admin = add_user(rt, "admin", Role.ADMIN, None)
+    item = lead_item(rt, 1, "hefei")
+    with rt.sessions() as s, s.begin():
+        service.submit(s, rt.clock, hefei, item.id, text="已完成")
+    rev = review_item(rt, item.instance_id)
+    with rt.sessions() as s:
+        assert rev.unit_id == "jxw"
+        assert rev.id not in {i.id for i in queries.inbox(s, "jxw", limit=500)}
+        assert queries.inbox_count(s, "jxw") == len(queries.inbox(s, "jxw", limit=500))
+        with pytest.raises(NotFoundError):
+            service.get_item(s, jxw, rev.id)
+    with pytest.raises(PermissionDeniedError), rt.sessions() as s, s.begin():
+        service.review(s, rt.clock, admin, rev.id, approve=True)
+
+
+def test_board_lists_every_obligation_overdue_first(rt):
+    rt.clock.set(rt.clock.now().replace(month=9, day=3))
+    with rt.sessions() as s:
+        rows = queries.board(s, date(2018, 9, 3))
+        assert len(rows) == 24
+        assert [r.days_overdue for r in rows[:16]] == [4] * 16
+        assert {r.task_number for r in rows[:16]} == {1}
+        assert rows[0].unit_name.endswith("人民政府")
+        assert [r.unit_id for r in queries.board(s, date(2018, 9, 3), unit="hefei")] == ["hefei"]
+        assert len(queries.board(s, date(2018, 9, 3), status="overdue")) == 16

@@ -12,9 +12,9 @@ from engine import accounts, queries, service
 from engine.errors import NotFoundError
 from engine.lights import days_left, light
 from engine.models import ItemRole, Role, WorkItem
+from engine.queries import board as board_rows
 from engine.service import Actor
 from web.api_doc import openapi_document
-from web.views.boardq import board_rows
 from web.views.common import clock, db, today_date
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -112,21 +112,3 @@ def test_board_filters_and_overdue_first(app: Flask) -> None:
     assert first_red != -1 and (first_green == -1 or first_red < first_green)
     only_two = client.get("/board/?task=2").get_data(as_text=True)
     assert "任务2" in only_two and "任务1</a>" not in only_two
-
-
-def test_fast_board_rows_equal_the_engine_board(app: Flask, rt: Runtime) -> None:
-    from engine import queries
-    from engine.clock import today
-    from web.views.boardq import board_rows
-
-    item = first_item(rt, "hefei")
-    client = app.test_client()
-    do_login(client, "hefei")
-    client.post(f"/items/{item.id}/evidence", data={
-        "csrf_token": tok(client), "action": "submit", "text": "材料"},
-        content_type="multipart/form-data")
-    day = today(rt.clock)
-    with rt.sessions() as s:
-        for filters in ({}, {"task": 1}, {"unit": "hefei"}, {"status": "overdue"},
-                        {"status": "submitted"}, {"status": "green"}, {"cycle": "2018年度"}):
-            assert board_rows(s, day, **filters) == queries.board(s, day, **filters), filters

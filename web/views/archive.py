@@ -8,10 +8,10 @@ from sqlalchemy import Select, or_, select
 from werkzeug.wrappers import Response
 
 from engine.models import Blob, Role
+from engine.queries import unit_names
 from notifications.models import Document
 from web.views.common import db, today_date
 from web.views.files import send_bytes
-from web.views.rows import unit_names
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
 KINDS = {"notice": "督办通知", "bulletin": "通报"}

@@ -10,13 +10,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from engine.models import Cycle, PolicyTask, Role, Unit
-from engine.queries import BoardRow
+from engine.queries import BoardRow, unit_names
+from engine.queries import board as board_rows
 from web.auth import role_required
 from web.views.attainment import attainment
-from web.views.boardq import board_rows
 from web.views.common import db, today_date
 from web.views.export import board_csv, board_xlsx
-from web.views.rows import unit_names
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 SHOWN = 500

@@ -10,9 +10,10 @@ from werkzeug.wrappers import Response
 
 from engine import queries
 from engine.models import ItemRole, Role, WorkItem
+from engine.queries import unit_names
 from web.auth import role_required
 from web.views.common import db, today_date
-from web.views.rows import item_rows, unit_names
+from web.views.rows import item_rows
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50

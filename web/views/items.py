@@ -13,11 +13,11 @@ from engine import queries, service
 from engine.attachments import ACCEPT, ALLOWED_TEXT
 from engine.errors import NotFoundError, ValidationError
 from engine.models import ACTIONABLE, Attachment, ItemRole, Role
+from engine.queries import unit_names
 from web.auth import role_required
 from web.forms import EvidenceForm, ExtensionRequestForm, ReviewForm
 from web.views.common import act, actor, clock, db, runtime, today_date
 from web.views.files import attachment_response, store_files
-from web.views.rows import unit_names
 
 bp = Blueprint("items", __name__, url_prefix="/items")
 

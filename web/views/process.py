@@ -13,10 +13,10 @@ from werkzeug.wrappers import Response
 
 from engine import audit, queries
 from engine.models import Instance, Role, User, WorkItem
+from engine.queries import unit_names
 from web.auth import role_required
 from web.forms import UrgeForm
 from web.views.common import act, clock, db, today_date
-from web.views.rows import unit_names
 
 bp = Blueprint("process", __name__, url_prefix="/process")
 COMPLETED, READY, STARTED, WAITING = 64, 16, 32, 8

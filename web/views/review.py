@@ -9,10 +9,11 @@ from werkzeug.wrappers import Response
 
 from engine import queries, service
 from engine.models import Evidence, Role
+from engine.queries import unit_names
 from web.auth import role_required
 from web.forms import ExtensionDecisionForm, ReviewForm
 from web.views.common import act, actor, clock, db, today_date
-from web.views.rows import instance_labels, item_rows, unit_names
+from web.views.rows import instance_labels, item_rows
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.lights import Light, light
-from engine.models import Cycle, Instance, PolicyTask, Unit, WorkItem
+from engine.models import Cycle, Instance, PolicyTask, WorkItem
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,4 @@ def item_rows(s: Session, items: Sequence[WorkItem], today: date) -> list[ItemRo
             for i in items]
 
 
-def unit_names(s: Session, day: date, ids: Iterable[str] | None = None) -> dict[str, str]:
-    """Unit id -> its name on ``day``."""
-    q = select(Unit).order_by(Unit.sort_order)
-    if ids is not None:
-        q = q.where(Unit.id.in_(set(ids)))
-    return {u.id: u.name_on(day) for u in s.scalars(q)}
+
