@@ -18,6 +18,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -210,7 +213,6 @@ class WorkItem(Base):
 
     __tablename__ = "work_items"
     __table_args__ = (
-        Index("ix_work_items_inbox", "unit_id", "status", "due_date"),
         Index("ix_work_items_sweep", "status", "due_date"),
         UniqueConstraint("instance_id", "task_name", "unit_id"),
     )
@@ -233,6 +235,15 @@ class WorkItem(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     instance: Mapped[Instance] = relationship()
     unit: Mapped[Unit] = relationship()
+
+
+# A unit's inbox: its actionable lead and supporting items, the earliest due first and the
+# ones without a due date last. A partial index on exactly these expressions answers the inbox
+# in a fraction of a millisecond whatever the table's size (the queries use the same objects).
+INBOX_FILTER = text("work_items.status IN ('open', 'returned') AND work_items.role != 'supervisor'")
+INBOX_DUE = func.coalesce(WorkItem.__table__.c.due_date, literal_column("'9999-12-31'"))
+Index("ix_work_items_inbox", WorkItem.__table__.c.unit_id, INBOX_DUE, WorkItem.__table__.c.id,
+      sqlite_where=INBOX_FILTER, postgresql_where=INBOX_FILTER)
 
 
 class Attachment(Base):

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 from engine.lights import Light, days_left, light
 from engine.models import (
     ACTIONABLE,
+    INBOX_DUE,
+    INBOX_FILTER,
     AuditEvent,
     Cycle,
     Evidence,
@@ -33,17 +35,19 @@ _DUE_FIRST = (WorkItem.due_date.is_(None), WorkItem.due_date, WorkItem.id)
 def inbox(s: Session, unit_id: str, *, statuses: Sequence[ItemStatus] = ACTIONABLE,
           limit: int = 200, offset: int = 0) -> list[WorkItem]:
     """A unit's work in the given statuses, the earliest due first (no due date last)."""
-    q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(statuses),
-                                WorkItem.role != ItemRole.SUPERVISOR)
-         .order_by(*_DUE_FIRST).limit(limit).offset(offset))
-    return list(s.scalars(q))
+    if set(statuses) == set(ACTIONABLE):  # the inbox proper: served by its partial index
+        q = (select(WorkItem).where(WorkItem.unit_id == unit_id, INBOX_FILTER)
+             .order_by(INBOX_DUE, WorkItem.id))
+    else:
+        q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(statuses),
+                                    WorkItem.role != ItemRole.SUPERVISOR).order_by(*_DUE_FIRST))
+    return list(s.scalars(q.limit(limit).offset(offset)))
 
 
 def inbox_count(s: Session, unit_id: str) -> int:
     """How many actionable items a unit has (for the navigation badge)."""
     return s.scalar(select(func.count()).select_from(WorkItem).where(
-        WorkItem.unit_id == unit_id, WorkItem.status.in_(ACTIONABLE),
-        WorkItem.role != ItemRole.SUPERVISOR)) or 0
+        WorkItem.unit_id == unit_id, INBOX_FILTER)) or 0
 
 
 def done(s: Session, unit_id: str, *, limit: int = 200) -> list[WorkItem]:
