@@ -182,13 +182,12 @@ def _close(inst: Instance, now: datetime) -> None:
 
 
 def _set_timer(s: Session, inst: Instance, due_at: datetime | None) -> None:
-    row = s.get(Timer, inst.id)
+    row = inst.timer
     if due_at is None:
-        if row is not None:
-            s.delete(row)
+        inst.timer = None
     elif row is None:
-        s.add(Timer(instance_id=inst.id, due_at=due_at))
-    else:
+        inst.timer = Timer(instance_id=inst.id, due_at=due_at)
+    elif row.due_at != due_at:
         row.due_at = due_at
 
 

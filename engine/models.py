@@ -205,6 +205,7 @@ class Instance(Base):
     cycle: Mapped[Cycle] = relationship()
     lead_unit: Mapped[Unit] = relationship()
     spec: Mapped[ProcessSpec] = relationship(lazy="joined")  # small: the texts are deferred
+    timer: Mapped[Timer | None] = relationship(lazy="joined", cascade="all, delete-orphan")
     __mapper_args__ = {"version_id_col": version}
 
 

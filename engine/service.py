@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine import audit, bpmn, instances
 from engine.clock import Clock, ManualClock, overdue_from, today, use_clock
@@ -58,7 +58,7 @@ class Actor:
 
 def get_item(s: Session, actor: Actor, item_id: int) -> WorkItem:
     """The work item if the actor may see it; a liaison never learns of another unit's items."""
-    item = s.get(WorkItem, item_id)
+    item = s.get(WorkItem, item_id, options=[joinedload(WorkItem.instance)])
     if item is None or (actor.role is Role.LIAISON and (
             item.unit_id != actor.unit_id or item.role is ItemRole.SUPERVISOR)):
         raise NotFoundError(f"待办事项 #{item_id} 不存在")
