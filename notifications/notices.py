@@ -112,6 +112,7 @@ class EscalationRule:
     after_working_days: int = 5
     reply_working_days: int = 5
     contact: documents.Contact | None = None
+    cc: tuple[str, ...] = ()  # 抄送 line of the notice (the mail copy goes to the supervisors)
 
 
 def due_for_escalation(due: date, day: date, rule: EscalationRule, cal: WorkCalendar) -> bool:
@@ -187,7 +188,7 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
             policy_title=policy.title, items=items,
             reply_within_working_days=rule.reply_working_days,
             reply_by=cal.add_working_days(day, rule.reply_working_days), contact=rule.contact,
-            cc=(office_name,))
+            cc=rule.cc)
         return Draft("关于督促办理逾期任务的督办通知", documents.notice_pdf(doc),
                      {"items": [r.id for r in rows], "addressee": names[unit_id],
                       "due_dates": sorted({r.due_date.isoformat() for r in rows})})

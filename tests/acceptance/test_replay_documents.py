@@ -17,7 +17,7 @@ from notifications.models import Document, DocumentKind
 
 RENAMED_ON = date(2018, 10, 26)
 OLD, NEW = "安徽省经济和信息化委员会", "安徽省经济和信息化厅"
-OVERDUE_LIST = re.compile(r"以下单位仍有任务逾期未办结，予以通报：(.*?)逾期事项清单见附件")
+OVERDUE_LIST = re.compile(r"以下单位仍有任务逾期未办结，予以通报：(.*?)逾期未办结任务清单见附件")
 NO_OVERDUE = "未发现逾期未办结任务"
 OVERDUE_ANNEX = "逾期未办结任务清单"
 
