@@ -7,6 +7,7 @@ PIP := $(VENV)/bin/pip
 DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils \
         chromium postgresql nodejs npm
 DEMO_DATE ?= 2018-09-15
+DEMO_SEED ?= 20
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -50,7 +51,7 @@ DEMO_ENV := DUBAN_DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DIR)/simulation.db DUB
 demo: setup
 	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/duban policy show
-	$(VENV)/bin/duban simulate --from 2018-05-30 --to $(DEMO_DATE) --seed 7 --out $(DEMO_DIR)
+	$(VENV)/bin/duban simulate --from 2018-05-30 --to $(DEMO_DATE) --seed $(DEMO_SEED) --out $(DEMO_DIR)
 	$(DEMO_ENV) $(VENV)/bin/duban init --demo
 	@echo "模拟数据：$(DEMO_DIR)（文书 PDF 在 notices/ 与 bulletins/，汇总见 summary.json）"
 	$(DEMO_ENV) $(VENV)/bin/duban serve --host $(HOST) --port $(PORT)
