@@ -242,17 +242,14 @@ def test_concurrent_writers_on_sqlite_form_one_chain(engine, clock):
 
 
 @pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    admin = make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        isolation_level="AUTOCOMMIT")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """A database of its own on the suite's PostgreSQL server (started if none answers)."""
+    server = pg_url.rsplit("/", 1)[0]
+    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     name = f"duban_audit_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # no server: the SQLite tests still cover the logic
-        admin.dispose()
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    eng = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    eng = make_engine(f"{server}/{name}")
     try:
         # Only our table: the full schema is the migrations' business.
         Base.metadata.create_all(eng, tables=[Base.metadata.tables["audit_events"]])
