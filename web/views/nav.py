@@ -9,6 +9,7 @@ from flask import g
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from engine import queries
 from engine.clock import CHINA_TZ
 from engine.lights import Light, light
 from engine.models import (
@@ -44,9 +45,7 @@ def role_label(value: Any) -> str:
 
 def count_inbox(unit_id: str) -> int:
     """How many items wait for the unit's action."""
-    return db().scalar(select(func.count()).select_from(WorkItem).where(
-        WorkItem.unit_id == unit_id, WorkItem.status.in_(ACTIONABLE),
-        WorkItem.role != ItemRole.SUPERVISOR)) or 0
+    return queries.inbox_count(db(), unit_id)
 
 
 def count_review() -> int:
