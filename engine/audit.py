@@ -101,10 +101,20 @@ def _lock_chain(session: Session) -> None:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-    elif dialect == "sqlite":
+    elif dialect == "sqlite" and session.info.get(_WROTE_IN) is not session.get_transaction():
         # An insert of no rows starts a write transaction: SQLite then lets no other writer in
-        # until we commit, and in WAL mode it refuses if our snapshot is already stale.
+        # until we commit, and in WAL mode it refuses if our snapshot is already stale. A
+        # transaction that has already written holds that lock: no need to ask again.
         session.execute(text("INSERT INTO audit_events (id) SELECT NULL WHERE 0"))
+
+
+_WROTE_IN = "duban_wrote_in"
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_write(session: Session, _context: Any) -> None:
+    """Note which transaction has written (SQLite then holds its write lock)."""
+    session.info[_WROTE_IN] = session.get_transaction()
 
 
 def _head_hash(session: Session) -> str:
