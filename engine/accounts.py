@@ -15,6 +15,7 @@ from engine.errors import ValidationError
 from engine.models import Role, Unit, User
 
 MIN_PASSWORD = 8
+_DUMMY_HASH = generate_password_hash("duban-dummy-password")
 
 
 def new_password() -> str:
@@ -62,9 +63,10 @@ def set_password(s: Session, clock: Clock, user: User, password: str, *, actor: 
 def authenticate(s: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, else None."""
     user = s.scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)  # same cost: names can't be probed by timing
         return None
-    return user
+    return user if check_password_hash(user.password_hash, password) else None
 
 
 def token_digest(token: str) -> str:

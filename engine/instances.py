@@ -7,7 +7,6 @@ writer holding a stale copy gets ``ConflictError`` and nothing of its change is 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -32,12 +31,11 @@ from engine.models import (
     PolicyTask,
     ProcessSpec,
     Timer,
-    Unit,
     WorkItem,
 )
+from engine.units import unit_names
 from engine.workdays import default_calendar
 
-FAR_FUTURE = "9999-12-31T00:00:00+08:00"
 REVIEW_WORKING_DAYS = 5
 _ROLE = {"lead": ItemRole.LEAD, "supporting": ItemRole.SUPPORTING,
          "supervisor": ItemRole.SUPERVISOR}
@@ -69,11 +67,12 @@ def latest_spec(s: Session, process_id: str) -> ProcessSpec | None:
 def start_instance(s: Session, clock: Clock, task: PolicyTask, cycle: Cycle, lead_unit_id: str,
                    parsed: bpmn.ParsedProcess, spec: ProcessSpec) -> Instance:
     """Start the workflow of one obligation and write its first work items."""
-    supporting = _unit_names(s, task.supporting_unit_ids, today(clock))
+    names = unit_names(s, today(clock), task.supporting_unit_ids)
+    supporting = {uid: names[uid] for uid in task.supporting_unit_ids if uid in names}
     data: dict[str, Any] = {
         "task_number": task.number, "cycle_label": cycle.label, "lead_unit": lead_unit_id,
         "supporting_units": supporting,
-        "due_at": overdue_from(cycle.due_date).isoformat() if cycle.due_date else FAR_FUTURE,
+        "due_at": overdue_from(cycle.due_date).isoformat() if cycle.due_date else bpmn.FAR_FUTURE,
     }
     wf = bpmn.new_workflow(parsed, data)
     inst = Instance(task_id=task.id, cycle_id=cycle.id, lead_unit_id=lead_unit_id,
@@ -85,11 +84,6 @@ def start_instance(s: Session, clock: Clock, task: PolicyTask, cycle: Cycle, lea
     s.flush()
     sync(s, clock, inst, wf, persist=False)
     return inst
-
-
-def _unit_names(s: Session, ids: Iterable[str], day: date) -> dict[str, str]:
-    units = {u.id: u for u in s.scalars(select(Unit).where(Unit.id.in_(list(ids))))}
-    return {uid: units[uid].name_on(day) for uid in ids if uid in units}
 
 
 _SPEC_JSON: dict[str, str] = {}
@@ -207,7 +201,3 @@ def raise_event(s: Session, clock: Clock, *, kind: str, key: str, instance: Inst
         return False
     return True
 
-
-def digest(text: str) -> str:
-    """sha256 hex of a text."""
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from engine.lights import Light, days_left, light
 from engine.models import (
@@ -24,10 +24,10 @@ from engine.models import (
     ItemStatus,
     PolicyTask,
     Review,
-    Unit,
     WorkItem,
 )
 from engine.service import Actor, get_item
+from engine.units import unit_names
 
 _DUE_FIRST = (WorkItem.due_date.is_(None), WorkItem.due_date, WorkItem.id)
 
@@ -72,14 +72,6 @@ def pending_extensions(s: Session) -> list[ExtensionRequest]:
         ExtensionRequest.status == ExtensionStatus.PENDING).order_by(ExtensionRequest.id)))
 
 
-def overdue_items(s: Session, today: date, *, limit: int | None = None) -> list[WorkItem]:
-    """Actionable lead and supporting items past their due date (index ix_work_items_sweep)."""
-    q = (select(WorkItem).where(WorkItem.status.in_(ACTIONABLE), WorkItem.due_date < today,
-                                WorkItem.role != ItemRole.SUPERVISOR)
-         .order_by(WorkItem.due_date, WorkItem.id))
-    return list(s.scalars(q.limit(limit) if limit else q))
-
-
 @dataclass(frozen=True)
 class BoardRow:
     """One obligation (task x lead unit x cycle) on the supervisors' board."""
@@ -95,14 +87,6 @@ class BoardRow:
     light: Light
     days_overdue: int
     item_id: int | None
-
-
-def unit_names(s: Session, day: date, ids: Iterable[str] | None = None) -> dict[str, str]:
-    """Unit id -> its name on ``day``."""
-    q = select(Unit).options(selectinload(Unit.names)).order_by(Unit.sort_order)
-    if ids is not None:
-        q = q.where(Unit.id.in_(set(ids)))
-    return {u.id: u.name_on(day) for u in s.scalars(q)}
 
 
 def board(s: Session, today: date, *, task: int | None = None, unit: str | None = None,
@@ -145,14 +129,6 @@ def board_matches(row: BoardRow, status: str) -> bool:
     if status == "overdue":
         return row.light is Light.RED
     return row.status.value == status or row.light.value == status
-
-
-def status_counts(s: Session, unit_id: str | None = None) -> dict[str, int]:
-    """Lead items by status (for navigation badges and summaries)."""
-    q = select(WorkItem.status, func.count()).where(WorkItem.role == ItemRole.LEAD)
-    if unit_id:
-        q = q.where(WorkItem.unit_id == unit_id)
-    return {st.value: n for st, n in s.execute(q.group_by(WorkItem.status))}
 
 
 @dataclass

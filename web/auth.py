@@ -21,10 +21,9 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
+from engine import accounts
 from engine.models import Role, User
 from web.forms import LoginForm
 from web.security import LoginLimiter
@@ -36,9 +35,6 @@ login_manager.login_message = "请先登录。"
 login_manager.login_message_category = "info"
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# A fixed hash to compare against when the username is unknown, so both paths cost the same.
-_DUMMY_HASH = generate_password_hash("duban-dummy-password")
 
 
 @dataclass
@@ -152,11 +148,8 @@ def _check(username: str, password: str) -> SessionUser | None:
     """The user when the password is right and the account active."""
     from web.views.common import db, today_date
 
-    user = db().scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
-        return None
-    if not check_password_hash(user.password_hash, password):
+    user = accounts.authenticate(db(), username, password)
+    if user is None:
         return None
     return SessionUser.of(user, user.unit.name_on(today_date()) if user.unit else None)
 

@@ -14,7 +14,7 @@ from engine import accounts, audit
 from engine.clock import CHINA_TZ
 from engine.errors import ClockError
 from engine.models import Role, Unit, UnitName, User
-from engine.queries import unit_names
+from engine.units import unit_names
 from web.auth import role_required
 from web.forms import ClockForm, ConfirmForm, UnitNameForm, UserForm
 from web.views.common import act, clock, clock_is_simulated, db, runtime, today_date

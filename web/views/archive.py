@@ -8,7 +8,7 @@ from sqlalchemy import Select, or_, select
 from werkzeug.wrappers import Response
 
 from engine.models import Blob, Role
-from engine.queries import unit_names
+from engine.units import unit_names
 from notifications.models import Document
 from web.views.common import db, today_date
 from web.views.files import send_bytes

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from engine import queries
 from engine.models import ItemRole, Role, WorkItem
-from engine.queries import unit_names
+from engine.units import unit_names
 from web.auth import role_required
 from web.views.common import db, today_date
 from web.views.rows import item_rows

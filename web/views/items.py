@@ -13,7 +13,7 @@ from engine import queries, service
 from engine.attachments import ACCEPT, ALLOWED_TEXT
 from engine.errors import NotFoundError, ValidationError
 from engine.models import ACTIONABLE, Attachment, ItemRole, Role
-from engine.queries import unit_names
+from engine.units import unit_names
 from web.auth import role_required
 from web.forms import EvidenceForm, ExtensionRequestForm, ReviewForm
 from web.views.common import act, actor, clock, db, runtime, today_date

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from engine import audit, queries
 from engine.models import Instance, Role, User, WorkItem
-from engine.queries import unit_names
+from engine.units import unit_names
 from web.auth import role_required
 from web.forms import UrgeForm
 from web.views.common import act, clock, db, today_date

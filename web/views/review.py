@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from engine import queries, service
 from engine.models import Evidence, Role
-from engine.queries import unit_names
+from engine.units import unit_names
 from web.auth import role_required
 from web.forms import ExtensionDecisionForm, ReviewForm
 from web.views.common import act, actor, clock, db, today_date

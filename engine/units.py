@@ -1,0 +1,19 @@
+"""Unit lookups shared by the engine's modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from engine.models import Unit
+
+
+def unit_names(s: Session, day: date, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Unit id -> its name on ``day`` (two queries, whatever the number of units)."""
+    q = select(Unit).options(selectinload(Unit.names)).order_by(Unit.sort_order)
+    if ids is not None:
+        q = q.where(Unit.id.in_(set(ids)))
+    return {u.id: u.name_on(day) for u in s.scalars(q)}
