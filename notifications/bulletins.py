@@ -38,13 +38,14 @@ from engine.models import (
     UnitKind,
     WorkItem,
 )
+from engine.units import unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications import documents
 from notifications.mail import enqueue
 from notifications.models import Document, DocumentKind
 from notifications.notices import Draft, issue_document, pdf_name
 from notifications.recipients import Recipients
-from notifications.reminders import add_note, signature, unit_names
+from notifications.reminders import add_note, signature
 
 log = logging.getLogger(__name__)
 
@@ -314,8 +315,6 @@ def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:
             add_note(s, clock.now(), key=key, unit_id=unit_id, kind="bulletin", title=subject,
                      body=text, link=f"/archive/{doc.id}.pdf")
         if addresses:
-            msg = enqueue(s, clock, dedupe_key=key, kind="bulletin", to=addresses,
-                          subject=subject, text=text, related=("document", doc.id))
-            if msg is not None:
-                msg.attachments = attachment
+            enqueue(s, clock, dedupe_key=key, kind="bulletin", to=addresses, subject=subject,
+                    text=text, related=("document", doc.id), stored=attachment)
             sent.update(a[1].lower() for a in addresses)

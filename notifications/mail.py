@@ -103,12 +103,19 @@ def store_blob(session: Session, data: bytes) -> str:
 def enqueue(session: Session, clock: Clock, *, dedupe_key: str, kind: str,
             to: Sequence[Recipient], cc: Sequence[Recipient] = (), subject: str, text: str,
             html: str | None = None, attachments: Sequence[AttachmentIn] = (),
+            stored: Sequence[Mapping[str, str]] = (),
             related: tuple[str, str | int] | None = None) -> OutboxMessage | None:
-    """Queue one mail in the caller's transaction; ``None`` (adding nothing) if the key exists."""
+    """Queue one mail in the caller's transaction; ``None`` (adding nothing) if the key exists.
+
+    ``attachments`` are new bytes (stored as blobs here); ``stored`` refers to blobs that are
+    already there ({"filename", "content_type", "sha256"}), such as a document's PDF.
+    """
     if not to:
         raise ValidationError(f"邮件没有收件人：{dedupe_key}")
     files = [{"filename": name, "content_type": ctype, "sha256": store_blob(session, data)}
              for name, ctype, data in attachments]
+    files += [{"filename": f["filename"], "content_type": f["content_type"],
+               "sha256": f["sha256"]} for f in stored]
     now = clock.now()
     values = dict(
         dedupe_key=dedupe_key, kind=kind, recipients=[_address(r) for r in to],

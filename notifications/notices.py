@@ -37,12 +37,13 @@ from engine.models import (
     Unit,
     WorkItem,
 )
+from engine.units import unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications import documents
 from notifications.mail import enqueue, store_blob
 from notifications.models import Document, DocumentKind
 from notifications.recipients import Recipients
-from notifications.reminders import add_note, signature, unit_names
+from notifications.reminders import add_note, signature
 
 log = logging.getLogger(__name__)
 
@@ -228,9 +229,8 @@ def _send_notice(s: Session, clock: Clock, doc: Document, names: dict[str, str],
         log.warning("督办通知 %s: neither %s nor the office has a mail address", doc.number,
                     doc.unit_id)
         return
-    msg = enqueue(s, clock, dedupe_key=key, kind="notice", to=recipients, cc=cc,
-                  subject=subject, text=text, related=("document", doc.id))
-    if msg is not None:  # the PDF is already a Blob: the mail references it
-        msg.attachments = [{"filename": pdf_name(DocumentKind.NOTICE, doc.number),
-                            "content_type": "application/pdf", "sha256": doc.pdf_sha256}]
+    enqueue(s, clock, dedupe_key=key, kind="notice", to=recipients, cc=cc, subject=subject,
+            text=text, related=("document", doc.id),
+            stored=[{"filename": pdf_name(DocumentKind.NOTICE, doc.number),
+                     "content_type": "application/pdf", "sha256": doc.pdf_sha256}])
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.clock import Clock, today
 from engine.lights import Light, light
@@ -26,9 +26,9 @@ from engine.models import (
     Instance,
     ItemRole,
     PolicyTask,
-    Unit,
     WorkItem,
 )
+from engine.units import unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications.mail import enqueue
 from notifications.models import Notification
@@ -66,12 +66,6 @@ def _sweep_columns() -> Any:
             .join(Instance, Instance.id == WorkItem.instance_id)
             .join(PolicyTask, PolicyTask.id == Instance.task_id)
             .join(Cycle, Cycle.id == Instance.cycle_id))
-
-
-def unit_names(s: Session, day: date) -> dict[str, str]:
-    """Every unit's name valid on ``day``."""
-    units = s.scalars(select(Unit).options(selectinload(Unit.names)))
-    return {u.id: u.name_on(day) for u in units}
 
 
 def existing_keys(s: Session, keys: Sequence[str]) -> set[str]:
