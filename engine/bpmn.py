@@ -392,3 +392,17 @@ def _check_keys(data: dict[str, Any]) -> None:
            or key.startswith("_")]
     if bad:
         raise ValidationError(f"任务数据的键不合法：{bad}")
+
+
+def element_states(state: str, bpmn_xml: str) -> tuple[list[str], list[str]]:
+    """(completed, current) BPMN element ids of a stored state, for drawing the diagram."""
+    ids = set(re.findall(r'\bid="([^"]+)"', bpmn_xml))
+    dct = json.loads(state)
+    tasks: list[dict[str, Any]] = list(dct.get("tasks", {}).values())
+    for sub in (dct.get("subprocesses") or {}).values():
+        tasks.extend((sub.get("tasks") or {}).values())
+    completed = {t["task_spec"] for t in tasks
+                 if t.get("task_spec") in ids and t.get("state") == TaskState.COMPLETED}
+    current = {t["task_spec"] for t in tasks if t.get("task_spec") in ids
+               and t.get("state") in (TaskState.READY, TaskState.STARTED)}
+    return sorted(completed - current), sorted(current)

@@ -169,8 +169,9 @@ def review(s: Session, clock: Clock, actor: Actor, item_id: int, *, approve: boo
     now = clock.now()
     lead = s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
                                             WorkItem.role == ItemRole.LEAD)).first()
-    evidence = s.scalars(select(Evidence).where(Evidence.instance_id == inst.id)
-                         .order_by(Evidence.id.desc())).first()
+    evidence = s.scalars(select(Evidence).where(Evidence.instance_id == inst.id,
+                                                Evidence.unit_id == inst.lead_unit_id)
+                         .order_by(Evidence.id.desc())).first()  # the lead's, not a contribution
     s.add(Review(instance_id=inst.id, work_item_id=item.id, reviewer_id=actor.user_id,
                  evidence_id=evidence.id if evidence else None, approved=approve,
                  reason=reason, reviewed_at=now))

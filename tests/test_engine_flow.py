@@ -25,6 +25,7 @@ from engine.models import (
     ItemRole,
     ItemStatus,
     PolicyTask,
+    Review,
     Role,
     Timer,
     WorkItem,
@@ -230,3 +231,24 @@ def test_board_lists_every_obligation_overdue_first(rt):
         assert rows[0].unit_name.endswith("人民政府")
         assert [r.unit_id for r in queries.board(s, date(2018, 9, 3), unit="hefei")] == ["hefei"]
         assert len(queries.board(s, date(2018, 9, 3), status="overdue")) == 16
+
+
+def test_review_records_the_lead_evidence_even_after_a_late_contribution(rt):
+    jxw = add_user(rt, "jxw", Role.LIAISON, "jxw")
+    hefei = add_user(rt, "hefei", Role.LIAISON, "hefei")
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "jxw")
+    item = lead_item(rt, 2, "jxw")
+    with rt.sessions() as s, s.begin():
+        lead = service.submit(s, rt.clock, jxw, item.id, text="全年完成",
+                              numbers={"pooled": 1000})
+        evidence_id = s.scalars(select(Evidence.id).where(
+            Evidence.work_item_id == lead.id)).one()
+    with rt.sessions() as s, s.begin():
+        contrib = s.scalars(select(WorkItem).where(WorkItem.instance_id == item.instance_id,
+                                                   WorkItem.unit_id == "hefei")).one()
+        service.submit(s, rt.clock, hefei, contrib.id, text="合肥配合材料")  # after the lead's
+    with rt.sessions() as s, s.begin():
+        service.review(s, rt.clock, sup, review_item(rt, item.instance_id).id, approve=True)
+    with rt.sessions() as s:
+        review = s.scalars(select(Review).where(Review.instance_id == item.instance_id)).one()
+        assert review.evidence_id == evidence_id

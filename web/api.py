@@ -65,7 +65,7 @@ def inbox() -> Response:
     """A liaison's actionable items, or a supervisor's review queue."""
     who, s, today = _actor(), db(), today_date()
     if who.role is Role.LIAISON and who.unit_id:
-        items = [i for i in queries.inbox(s, who.unit_id) if i.role is not ItemRole.SUPERVISOR]
+        items = queries.inbox(s, who.unit_id)
     elif who.role is Role.SUPERVISOR:
         items = queries.review_queue(s)
     else:

@@ -110,13 +110,6 @@ def days_text(due: date | None, today_: date, closed: bool = False) -> str:
     return f"逾期{-delta}天"
 
 
-def first_or_404(value: T | None) -> T:
-    """The value, or a 404 page."""
-    if value is None:
-        abort(404)
-    return value
-
-
 def clock_is_simulated() -> bool:
     """Whether the deployment runs on a simulated clock."""
     return runtime().config.clock not in ("", "system")

@@ -9,7 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engine import queries
-from engine.models import ItemRole, Role, WorkItem
+from engine.models import Role
 from engine.units import unit_names
 from web.auth import role_required
 from web.views.common import db, today_date
@@ -17,12 +17,6 @@ from web.views.rows import item_rows
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
-
-
-def unit_work(items: list[WorkItem]) -> list[WorkItem]:
-    """A unit's own lead and supporting work: the supervising unit's review items belong to
-    the supervisors, not to that unit's liaison."""
-    return [i for i in items if i.role is not ItemRole.SUPERVISOR]
 
 
 def _page() -> int:
@@ -37,8 +31,8 @@ def index() -> str:
     """The unit's open and returned work, the earliest due first, with lights."""
     page = _page()
     s, today = db(), today_date()
-    items = unit_work(queries.inbox(s, current_user.unit_id, limit=PAGE_SIZE + 1,
-                                    offset=(page - 1) * PAGE_SIZE))
+    items = queries.inbox(s, current_user.unit_id, limit=PAGE_SIZE + 1,
+                          offset=(page - 1) * PAGE_SIZE)
     rows = item_rows(s, items[:PAGE_SIZE], today)
     lights = Counter(r.light.value for r in rows)
     return render_template("inbox/index.html", rows=rows, page=page, lights=lights,
@@ -51,7 +45,7 @@ def index() -> str:
 def done() -> str:
     """Items the unit has submitted or finished, with the review outcome."""
     s, today = db(), today_date()
-    rows = item_rows(s, unit_work(queries.done(s, current_user.unit_id)), today)
+    rows = item_rows(s, queries.done(s, current_user.unit_id), today)
     return render_template("inbox/done.html", rows=rows, title="已办事项")
 
 
