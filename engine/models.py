@@ -60,7 +60,15 @@ class ItemStatus(enum.StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
+    @property
+    def label(self) -> str:
+        """The status in Chinese, as every page, message and command shows it."""
+        return _ITEM_STATUS_LABELS[self]
 
+
+_ITEM_STATUS_LABELS = {ItemStatus.OPEN: "待办理", ItemStatus.RETURNED: "已退回",
+                       ItemStatus.SUBMITTED: "待审核", ItemStatus.CLOSED: "已办结",
+                       ItemStatus.CANCELLED: "已撤销"}
 ACTIONABLE = (ItemStatus.OPEN, ItemStatus.RETURNED)
 
 

@@ -75,13 +75,8 @@ def _actionable(s: Session, actor: Actor, item_id: int, roles: tuple[ItemRole, .
     elif actor.role is not Role.LIAISON or actor.unit_id != item.unit_id:
         raise PermissionDeniedError("只有本单位联络员可以办理本单位事项")
     if item.status not in ACTIONABLE:
-        raise StateError(f"事项 #{item.id} 当前状态为“{_STATUS_ZH[item.status]}”，不能再办理")
+        raise StateError(f"事项 #{item.id} 当前状态为“{item.status.label}”，不能再办理")
     return item
-
-
-_STATUS_ZH = {ItemStatus.OPEN: "待办", ItemStatus.RETURNED: "已退回",
-              ItemStatus.SUBMITTED: "已报送",
-              ItemStatus.CLOSED: "已办结", ItemStatus.CANCELLED: "已撤销"}
 
 
 def save_draft(s: Session, clock: Clock, actor: Actor, item_id: int,

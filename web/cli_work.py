@@ -19,9 +19,6 @@ from engine.lights import days_left, light
 from engine.models import ItemStatus, User
 from web.cli import friendly, runtime
 
-_STATUS = {"open": "待办", "returned": "已退回", "submitted": "已报送", "closed": "已办结",
-           "cancelled": "已撤销"}
-
 
 def _actor(s: Session, username: str) -> service.Actor:
     user = s.scalars(select(User).where(User.username == username)).first()
@@ -54,7 +51,7 @@ def list_items(unit: str | None, review: bool, show_all: bool) -> None:
             left = days_left(it.due_date, day)
             when = "无期限" if left is None else (f"逾期{-left}天" if left < 0 else f"剩余{left}天")
             click.echo(f"#{it.id:<6} {light(it.status, it.due_date, day).label:<4} "
-                       f"{_STATUS[it.status.value]:<4} {it.due_date or '—'} {when:<8} {it.title}")
+                       f"{it.status.label:<4} {it.due_date or '—'} {when:<8} {it.title}")
         click.echo(f"共 {len(items)} 项")
 
 

@@ -18,13 +18,13 @@ from engine.models import (
     ExtensionRequest,
     ExtensionStatus,
     ItemRole,
+    ItemStatus,
     Role,
     WorkItem,
 )
 from web.views.common import db
 
-STATUS_LABELS = {"open": "待办理", "returned": "已退回", "submitted": "待审核", "closed": "已办结",
-                 "cancelled": "已撤销", "running": "进行中", "error": "异常",
+STATUS_LABELS = {**{st.value: st.label for st in ItemStatus}, "running": "进行中", "error": "异常",
                  "pending": "待审批", "approved": "已批准", "rejected": "未批准",
                  "queued": "待发送", "sent": "已发送", "failed": "发送失败"}
 ROLE_LABELS = {"liaison": "联络员", "supervisor": "督查人员", "admin": "管理员",
