@@ -6,13 +6,14 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from engine import queries, service
 from engine.attachments import ACCEPT, ALLOWED_TEXT
-from engine.errors import NotFoundError, ValidationError
-from engine.models import ACTIONABLE, Attachment, ItemRole, Role
+from engine.errors import ValidationError
+from engine.models import ACTIONABLE, Attachment, ItemRole, Role, WorkItem
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import EvidenceForm, ExtensionRequestForm, ReviewForm
@@ -20,14 +21,6 @@ from web.views.common import act, actor, clock, db, runtime, today_date
 from web.views.files import attachment_response, store_files
 
 bp = Blueprint("items", __name__, url_prefix="/items")
-
-
-def visible_detail(item_id: int) -> queries.ItemDetail:
-    """The item's detail; a liaison never sees review items (they belong to supervisors)."""
-    detail = queries.item_detail(db(), actor(), item_id)
-    if current_user.role == Role.LIAISON and detail.item.role is ItemRole.SUPERVISOR:
-        raise NotFoundError(f"待办事项 #{item_id} 不存在")
-    return detail
 
 
 def _may_act(detail: queries.ItemDetail) -> bool:
@@ -48,7 +41,7 @@ def _may_review(detail: queries.ItemDetail) -> bool:
 def show(item_id: int) -> str:
     """The item page: task text, cycle, due date, contributions, evidence, history, forms."""
     s = db()
-    detail = visible_detail(item_id)
+    detail = queries.item_detail(s, actor(), item_id)
     draft: dict[str, Any] = detail.item.draft or {}
     form = EvidenceForm(data={"text": draft.get("text", "")})
     ids = {detail.instance.lead_unit_id, *(w.unit_id for w, _ in detail.contributions)}
@@ -70,17 +63,20 @@ def _last_numbers(detail: queries.ItemDetail) -> dict[str, Any]:
 def _draft_attachments(draft: dict[str, Any]) -> list[Attachment]:
     """The unclaimed attachments a draft refers to (of the user's own unit)."""
     ids = [int(i) for i in draft.get("attachment_ids", []) if str(i).isdigit()]
-    found = [db().get(Attachment, i) for i in ids]
-    return [a for a in found if a is not None and a.evidence_id is None
+    if not ids:
+        return []
+    found = db().scalars(select(Attachment).where(Attachment.id.in_(ids))).all()
+    by_id = {a.id: a for a in found}
+    return [a for i in ids if (a := by_id.get(i)) is not None and a.evidence_id is None
             and a.unit_id == current_user.unit_id]
 
 
-def _numbers(detail: queries.ItemDetail) -> dict[str, str]:
+def _numbers(item: WorkItem) -> dict[str, str]:
     """The task's numbers as typed (the engine validates them)."""
-    if detail.item.role is not ItemRole.LEAD:
+    if item.role is not ItemRole.LEAD:
         return {}
     out = {}
-    for target in detail.task.targets:
+    for target in item.instance.task.targets:
         raw = request.form.get(f"num_{target['key']}", "").strip()
         if raw:
             out[target["key"]] = raw
@@ -92,19 +88,19 @@ def _numbers(detail: queries.ItemDetail) -> dict[str, str]:
 def evidence(item_id: int) -> Response:
     """Save the draft or submit the evidence, with uploaded files."""
     s, who = db(), actor()
-    detail = visible_detail(item_id)
+    item = service.get_item(s, who, item_id)  # only what the form needs, permission-checked
     form = EvidenceForm()
     if not form.validate():
         abort(400)
     files: list[FileStorage] = [f for f in request.files.getlist(form.files.name) if f.filename]
-    kept = [a.id for a in _draft_attachments(detail.item.draft or {})]
+    kept = [a.id for a in _draft_attachments(item.draft or {})]
     removed = {int(i) for i in request.form.getlist("remove_attachment") if i.isdigit()}
     kept = [i for i in kept if i not in removed]
     new_ids = act(lambda: store_files(s, who, files)) if files else []
     if new_ids is None:
         return redirect(url_for(".show", item_id=item_id))
     attachment_ids = kept + new_ids
-    text, numbers = form.text.data or "", _numbers(detail)
+    text, numbers = form.text.data or "", _numbers(item)
     if request.form.get("action") == "submit":
         done = act(lambda: service.submit(s, clock(), who, item_id, text=text, numbers=numbers,
                                           attachment_ids=attachment_ids), "已提交，等待审核。")
@@ -133,7 +129,7 @@ def _keep_draft(item_id: int, text: str, numbers: dict[str, str], ids: list[int]
 def extension(item_id: int) -> Response:
     """File a 延期申请 for the item."""
     s, who = db(), actor()
-    visible_detail(item_id)
+    service.get_item(s, who, item_id)
     form = ExtensionRequestForm()
     if not form.validate():
         for errors in form.errors.values():
