@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 from werkzeug.wrappers import Response
 
 from engine import queries, service
-from engine.models import Evidence, Role
+from engine.models import Evidence, Instance, Role
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import ExtensionDecisionForm, ReviewForm
@@ -30,12 +30,15 @@ def queue() -> str:
 
 
 def _latest_submission(s: Session, instance_ids: list[int]) -> dict[int, Evidence]:
-    """Instance id -> its latest lead evidence."""
+    """Instance id -> the lead unit's latest evidence (not a supporting unit's contribution)."""
     if not instance_ids:
         return {}
     latest: dict[int, Evidence] = {}
-    for ev in s.scalars(select(Evidence).where(Evidence.instance_id.in_(instance_ids))
-                        .order_by(Evidence.id)):
+    q = (select(Evidence).join(Instance, Instance.id == Evidence.instance_id)
+         .where(Evidence.instance_id.in_(instance_ids),
+                Evidence.unit_id == Instance.lead_unit_id)
+         .order_by(Evidence.id).options(load_only(Evidence.instance_id, Evidence.submitted_at)))
+    for ev in s.scalars(q):
         latest[ev.instance_id] = ev
     return latest
 
