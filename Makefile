@@ -60,7 +60,7 @@ test: setup
 	$(VENV)/bin/pytest -q
 
 lint: venv
-	$(VENV)/bin/ruff check engine web notifications tests benchmarks
+	$(VENV)/bin/ruff check engine web notifications cli simulator tests benchmarks scripts
 	$(VENV)/bin/mypy
 
 bench: setup

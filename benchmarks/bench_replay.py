@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from notifications.simulate import SimulationRequest, simulate  # noqa: E402
+from simulator.replay import SimulationRequest, simulate  # noqa: E402
 
 
 def main() -> None:

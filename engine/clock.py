@@ -45,11 +45,31 @@ def overdue_from(due_date: date) -> datetime:
     return start_of_day(due_date + timedelta(days=1))
 
 
+class SettableClock(Clock, Protocol):
+    """A clock that can be moved forward (a simulated one)."""
+
+    def set(self, when: datetime) -> None:
+        """Move to ``when``; never backwards."""
+        ...
+
+
 class SystemClock:
     """The wall clock."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+def is_simulated(clock: Clock) -> bool:
+    """The one answer to "is this clock simulated?": every clock but the wall clock is."""
+    return not isinstance(clock, SystemClock)
+
+
+def settable(clock: Clock) -> SettableClock:
+    """``clock`` as a clock that can be moved, or ClockError for the wall clock."""
+    if not is_simulated(clock) or not callable(getattr(clock, "set", None)):
+        raise ClockError("当前使用系统时钟，不能调整（模拟时钟需在 duban init 前设置 DUBAN_CLOCK）")
+    return clock  # type: ignore[return-value]
 
 
 class ManualClock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class DubanError(Exception):
     """Base of every error Duban raises on purpose; its message is safe to show a user."""
@@ -53,6 +55,15 @@ class StateError(DubanError):
 
 class ConflictError(DubanError):
     """Someone else changed the object first (stale version); reload and try again."""
+
+
+class ConfigError(DubanError):
+    """A setting (an environment variable) is invalid: the message names it and what is wrong."""
+
+    def __init__(self, setting: str, value: str, problem: str) -> None:
+        self.setting = setting
+        shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", value)  # never print a password
+        super().__init__(f"配置 {setting}={shown!r} 无效：{problem}")
 
 
 class ClockError(DubanError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,13 +43,8 @@ class DatabaseClock:
 
 def simulated_start(config: Config) -> datetime | None:
     """The start instant of a simulated clock configured as an ISO date, else None."""
-    if config.clock in ("", "system"):
-        return None
-    try:
-        return start_of_day(date.fromisoformat(config.clock)).astimezone(UTC)
-    except ValueError:
-        raise ClockError("DUBAN_CLOCK 应为 system 或 ISO 日期（如 2018-06-01），"
-                         f"而不是“{config.clock}”") from None
+    start = config.simulated_start
+    return None if start is None else start_of_day(start).astimezone(UTC)
 
 
 @dataclass

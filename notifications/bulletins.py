@@ -43,9 +43,9 @@ from engine.workdays import WorkCalendar, default_calendar
 from notifications import documents
 from notifications.mail import enqueue
 from notifications.models import Document, DocumentKind
+from notifications.notes import add_note, signature
 from notifications.notices import Draft, issue_document, pdf_name
 from notifications.recipients import Recipients
-from notifications.reminders import add_note, signature
 
 log = logging.getLogger(__name__)
 

@@ -80,23 +80,22 @@ def _address(value: Recipient) -> str:
         raise ValidationError(f"邮件地址无效：{value!r}") from exc
 
 
-def _insert(session: Session, entity: type[Any]) -> Any:
-    """The dialect's INSERT that knows ``ON CONFLICT DO NOTHING``."""
+def insert_ignoring(session: Session, entity: type[Any], *unique: str) -> Any:
+    """The dialect's INSERT … ON CONFLICT (``unique``) DO NOTHING."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
-        return pg_insert(entity)
+        return pg_insert(entity).on_conflict_do_nothing(index_elements=list(unique))
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-        return sqlite_insert(entity)
+        return sqlite_insert(entity).on_conflict_do_nothing(index_elements=list(unique))
     raise ValidationError(f"不支持的数据库：{dialect}")
 
 
 def store_blob(session: Session, data: bytes) -> str:
     """Keep ``data`` as a ``Blob`` row (once per content) and return its sha256."""
     digest = hashlib.sha256(data).hexdigest()
-    stmt = _insert(session, Blob).values(sha256=digest, data=data)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
+    session.execute(insert_ignoring(session, Blob, "sha256").values(sha256=digest, data=data))
     return digest
 
 
@@ -124,8 +123,8 @@ def enqueue(session: Session, clock: Clock, *, dedupe_key: str, kind: str,
         created_at=now, message_id=message_id_for(dedupe_key),
         related_type=related[0] if related else None,
         related_id=str(related[1]) if related else None)
-    stmt = _insert(session, OutboxMessage).values(**values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
+    stmt = insert_ignoring(session, OutboxMessage, "dedupe_key").values(**values)
+    stmt = stmt.returning(OutboxMessage.id)
     new_id = session.execute(stmt).scalar_one_or_none()
     return None if new_id is None else session.get(OutboxMessage, new_id)
 

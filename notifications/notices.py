@@ -42,8 +42,8 @@ from engine.workdays import WorkCalendar, default_calendar
 from notifications import documents
 from notifications.mail import enqueue, store_blob
 from notifications.models import Document, DocumentKind
+from notifications.notes import add_note, signature
 from notifications.recipients import Recipients
-from notifications.reminders import add_note, signature
 
 log = logging.getLogger(__name__)
 

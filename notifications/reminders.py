@@ -9,9 +9,8 @@ item never blocks the others and a repeat run adds nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, select, update
@@ -30,15 +29,13 @@ from engine.models import (
     PolicyTask,
     WorkItem,
 )
-from engine.units import unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications.mail import enqueue
-from notifications.models import Notification
+from notifications.notes import add_note, cn_date, existing_keys, notify, run_batched, signature
 from notifications.recipients import Recipients
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
 ESCALATION_EVENT = "escalation:overdue"
 ROLE_ZH = {ItemRole.LEAD: "牵头", ItemRole.SUPPORTING: "配合"}
 
@@ -70,51 +67,6 @@ def _sweep_columns() -> Any:
             .join(Cycle, Cycle.id == Instance.cycle_id))
 
 
-def existing_keys(s: Session, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` already have an in-app note (the sweeps' record of what was sent)."""
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = list(keys[start:start + 500])
-        found.update(s.scalars(select(Notification.dedupe_key).where(
-            Notification.dedupe_key.in_(chunk))))
-    return found
-
-
-def add_note(s: Session, now: datetime, *, key: str, unit_id: str, kind: str, title: str,
-             body: str, link: str | None) -> bool:
-    """Insert the in-app note for ``key`` once; False when it was already there."""
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = insert(Notification).values(unit_id=unit_id, kind=kind, title=title, body=body,
-                                       link=link, dedupe_key=key, created_at=now)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return s.execute(stmt.returning(Notification.id)).scalar_one_or_none() is not None
-
-
-def notify(s: Session, clock: Clock, to: Recipients, *, key: str, unit_id: str, kind: str,
-           subject: str, text: str, link: str | None, related: tuple[str, int]) -> bool:
-    """The in-app note and, when the unit has an address, the mail; both under ``key``."""
-    if not add_note(s, clock.now(), key=key, unit_id=unit_id, kind=kind, title=subject,
-                    body=text, link=link):
-        return False
-    addresses = to.unit(unit_id)
-    if addresses:
-        enqueue(s, clock, dedupe_key=key, kind=kind, to=addresses, subject=subject, text=text,
-                related=related)
-    else:
-        log.debug("unit %s has no mail address: %s kept as an in-app note only", unit_id, key)
-    return True
-
-
-def batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
-    """``rows`` in slices of ``size``."""
-    for start in range(0, len(rows), size):
-        yield rows[start:start + size]
-
-
 # ---------------------------------------------------------------- reminders
 def remind(sessions: sessionmaker[Session], clock: Clock, rule: ReminderRule | None = None,
            calendar: WorkCalendar | None = None) -> int:
@@ -137,24 +89,7 @@ def remind(sessions: sessionmaker[Session], clock: Clock, rule: ReminderRule | N
                 due.append((row, f"reminder:{row.id}:{rule.label(k)}", left))
         done = existing_keys(s, [key for _, key, _ in due])
         todo = [entry for entry in due if entry[1] not in done]
-    return _run(sessions, clock, todo, _send_reminder, rule)
-
-
-def _run(sessions: sessionmaker[Session], clock: Clock, todo: Sequence[Any], handler: Any,
-         *args: Any) -> int:
-    """Handle ``todo`` in batches, each entry in its own savepoint and ``try``."""
-    count = 0
-    day = today(clock)
-    for chunk in batches(todo):
-        with sessions() as s, s.begin():
-            names, to = unit_names(s, day), Recipients(s, day)
-            for entry in chunk:
-                try:
-                    with s.begin_nested():
-                        count += handler(s, clock, names, to, entry, *args)
-                except Exception:  # noqa: BLE001 - one bad item must not block the sweep
-                    log.exception("sweep entry %r failed", entry)
-    return count
+    return run_batched(sessions, clock, todo, _send_reminder, rule)
 
 
 def _send_reminder(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
@@ -163,24 +98,15 @@ def _send_reminder(s: Session, clock: Clock, names: dict[str, str], to: Recipien
     unit = names.get(row.unit_id, row.unit_id)
     when = "今天" if left == 0 else f"还有{left}个{'工作日' if rule.working_days else '天'}"
     subject = (f"【到期提醒】任务{row.number}“{row.title}”（{row.label}）"
-               f"将于{_cn(row.due_date)}到期")
+               f"将于{cn_date(row.due_date)}到期")
     text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
-            f"（{row.label}）办理时限为{_cn(row.due_date)}，距截止{when}，目前尚未报送。"
+            f"（{row.label}）办理时限为{cn_date(row.due_date)}，距截止{when}，目前尚未报送。"
             f"请抓紧办理，按时报送办理情况和佐证材料；确有困难的，请在截止日期前提出延期申请。\n\n"
             f"请登录督办系统办理（待办事项 #{row.id}）。\n"
             f"{signature(names, row.supervisor_unit_id, today(clock))}")
     return int(notify(s, clock, to, key=key, unit_id=row.unit_id, kind="reminder",
                       subject=subject, text=text, link=f"/items/{row.id}",
                       related=("work_item", row.id)))
-
-
-def signature(names: dict[str, str], office_unit_id: str, day: date) -> str:
-    """The closing lines of a mail: the supervising office's name of the day, and the date."""
-    return f"\n{names.get(office_unit_id, office_unit_id)}\n{_cn(day)}\n"
-
-
-def _cn(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 # ---------------------------------------------------------------- 催办
@@ -193,7 +119,7 @@ def mark_overdue(sessions: sessionmaker[Session], clock: Clock) -> int:
             WorkItem.role != ItemRole.SUPERVISOR, WorkItem.overdue_marked_at.is_(None))
             .order_by(WorkItem.due_date, WorkItem.id)).all()
     todo = [row for row in rows if light(row.status, row.due_date, day) is Light.RED]
-    count = _run(sessions, clock, todo, _send_urge)
+    count = run_batched(sessions, clock, todo, _send_urge)
     consume_escalation_events(sessions, clock)
     return count
 
@@ -210,7 +136,7 @@ def _send_urge(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
     days = (today(clock) - row.due_date).days
     subject = f"【催办】任务{row.number}“{row.title}”（{row.label}）已逾期，请抓紧办理"
     text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
-            f"（{row.label}）办理时限为{_cn(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
+            f"（{row.label}）办理时限为{cn_date(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
             f"请立即办理并报送佐证材料。逾期仍未办结的，将发出督办通知并予以通报。\n\n"
             f"请登录督办系统办理（待办事项 #{row.id}）。\n"
             f"{signature(names, row.supervisor_unit_id, today(clock))}")

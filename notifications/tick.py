@@ -8,13 +8,12 @@ item, records what it did under unique dedupe keys, and returns how many things 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine import cycles
 from engine.clock import ManualClock
-from engine.errors import ValidationError
+from engine.config import SchedulerKnobs
 from engine.runtime import Runtime
 from notifications import bulletins, mail, notices, reminders
 from notifications.documents import Contact
@@ -43,32 +42,23 @@ class Settings:
     contact: Contact | None = None
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
-        """Read DUBAN_REMINDER_DAYS ("7,1"), DUBAN_REMINDER_WORKING_DAYS, DUBAN_ESCALATE_AFTER,
-        DUBAN_BULLETINS ("monthly,yearly"), DUBAN_BULLETIN_WORKING_DAY, DUBAN_CONTACT."""
-        try:
-            offsets = tuple(int(x) for x in env.get("DUBAN_REMINDER_DAYS", "7,1").split(",")
-                            if x.strip())
-            working = env.get("DUBAN_REMINDER_WORKING_DAYS", "0").lower() in ("1", "true", "yes")
-            after = int(env.get("DUBAN_ESCALATE_AFTER", "5"))
-            kinds = {k.strip() for k in env.get("DUBAN_BULLETINS", "monthly,yearly").split(",")}
-            nth = int(env.get("DUBAN_BULLETIN_WORKING_DAY", "1"))
-        except ValueError as exc:
-            raise ValidationError(f"调度参数无效（DUBAN_REMINDER_DAYS 等）：{exc}") from None
-        if any(k < 0 for k in offsets) or after < 0 or nth < 1:
-            raise ValidationError("调度参数无效：提醒天数、督办工作日数不能为负，通报日至少为 1")
-        name, _, phone = env.get("DUBAN_CONTACT", "").partition(",")
-        contact = Contact(name.strip(), phone.strip()) if name.strip() and phone.strip() else None
-        return cls(reminders.ReminderRule(offsets, working),
-                   notices.EscalationRule(after_working_days=after, contact=contact),
-                   bulletins.BulletinCalendar(monthly="monthly" in kinds, monthly_working_day=nth,
-                                              yearly="yearly" in kinds, yearly_working_day=nth),
+    def from_knobs(cls, knobs: SchedulerKnobs) -> Settings:
+        """The rules from the configured values (checked by ``Config.from_env``)."""
+        contact = Contact(*knobs.contact) if knobs.contact else None
+        nth = knobs.bulletin_working_day
+        return cls(reminders.ReminderRule(knobs.reminder_days, knobs.reminder_working_days),
+                   notices.EscalationRule(after_working_days=knobs.escalate_after,
+                                          contact=contact),
+                   bulletins.BulletinCalendar(monthly="monthly" in knobs.bulletins,
+                                              monthly_working_day=nth,
+                                              yearly="yearly" in knobs.bulletins,
+                                              yearly_working_day=nth),
                    contact)
 
 
 def settings(rt: Runtime) -> Settings:
-    """The settings of this runtime: ``Config.extra`` over the process environment."""
-    return Settings.from_mapping({**os.environ, **rt.config.extra})
+    """The settings of this runtime (``Config.extra`` over the environment it was read from)."""
+    return Settings.from_knobs(rt.config.knobs())
 
 
 def step_open_cycles(rt: Runtime) -> int:

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from web.cli import main
+from cli.main import main
 
 
 @pytest.fixture

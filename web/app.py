@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
@@ -43,7 +42,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
         runtime = open_runtime()
     app.extensions["duban_runtime"] = runtime
     app.config.setdefault("MAX_CONTENT_LENGTH", runtime.config.upload_max_bytes * 5 + 65536)
-    security.configure(app, Path(runtime.config.data_dir), config or {})
+    security.configure(app, runtime.config, config or {})
     csrf.init_app(app)
     auth.init_app(app)
     _register_blueprints(app)

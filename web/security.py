@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from engine.clock import Clock, SystemClock
+from engine.config import Config
 
 SESSION_LIFETIME = timedelta(hours=8)
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -27,9 +28,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 CSP_DIAGRAM = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
-def configure(app: Flask, data_dir: Path, given: Mapping[str, Any]) -> None:
+def configure(app: Flask, config: Config, given: Mapping[str, Any]) -> None:
     """Session and cookie settings, except those the caller's config set explicitly."""
-    secure = os.environ.get("DUBAN_COOKIE_SECURE", "1") not in ("0", "false", "no")
+    secure = config.cookie_secure
     settings: dict[str, Any] = {
         "PERMANENT_SESSION_LIFETIME": SESSION_LIFETIME,
         "SESSION_COOKIE_SECURE": secure, "SESSION_COOKIE_HTTPONLY": True,
@@ -41,7 +42,7 @@ def configure(app: Flask, data_dir: Path, given: Mapping[str, Any]) -> None:
         if key not in given:
             app.config[key] = value
     if not given.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ.get("DUBAN_SECRET_KEY") or _secret(data_dir)
+        app.config["SECRET_KEY"] = config.secret_key or _secret(Path(config.data_dir))
     app.after_request(add_headers)
 
 

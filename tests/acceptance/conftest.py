@@ -4,7 +4,7 @@
 - ``acceptance_smtp``: an aiosmtpd server on 127.0.0.1 for the session. Each message goes to a
   worker as it arrives and comes back as a ``Mail`` (envelope, decoded headers, text,
   attachments by digest, parser defects); the raw bytes are not kept (~900 mails with PDFs).
-- ``replay``: ``notifications.simulate.simulate`` (what ``duban simulate`` runs) from 2018-05-30
+- ``replay``: ``simulator.replay.simulate`` (what ``duban simulate`` runs) from 2018-05-30
   to 2021-01-31 with seed ``SEED``, mail through ``acceptance_smtp``; it runs once per session
   (about a minute and a half) and the tests read its database, output directory and mail.
 - ``obligations`` / ``expected``: the facts of the replay and what the rules ask for
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.db import make_engine, session_factory
 from engine.workdays import default_calendar
-from notifications.simulate import SimulationRequest, simulate
+from simulator.replay import SimulationRequest, simulate
 
 # seed 41: all five scripted behaviours, 督办通知 before and after the 2018-10-26 rename
 START, END, SEED = date(2018, 5, 30), date(2021, 1, 31), 41

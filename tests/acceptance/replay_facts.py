@@ -39,7 +39,7 @@ from engine.models import (
     WorkItem,
 )
 from engine.workdays import WorkCalendar
-from notifications.simulate import TICK_AT
+from simulator.replay import TICK_AT
 
 ESCALATE_AFTER_WORKING_DAYS = 5
 FOREVER = datetime(9999, 12, 31, tzinfo=CHINA_TZ)

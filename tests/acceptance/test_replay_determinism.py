@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.clock import overdue_from
 from engine.db import session_factory
 from engine.models import Evidence, Review
-from notifications.simulate import SimulationRequest, simulate
+from simulator.replay import SimulationRequest, simulate
 
 START, END = date(2018, 5, 30), date(2018, 9, 14)  # three bulletins, task 1's deadline, 督办
 SEED = 13  # not the session replay's seed

@@ -11,7 +11,7 @@ from replay_facts import Expected, Obligation
 from replay_readers import Mail
 from sqlalchemy import select
 
-from engine.behaviour import today_of
+from simulator.behaviour import today_of
 from engine.clock import overdue_from
 from engine.models import ItemRole
 from engine.workdays import default_calendar

@@ -17,7 +17,7 @@ from engine.clock import CHINA_TZ
 from engine.config import Config
 from engine.models import Instance, ItemStatus, Role, Unit, User, WorkItem
 from notifications.models import Document, DocumentKind, OutboxMessage, OutboxStatus
-from notifications.simulate import SIM_DOMAIN
+from simulator.replay import SIM_DOMAIN
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SUPERVISOR = f"duchao@{SIM_DOMAIN}"

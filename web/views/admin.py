@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +9,6 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from engine import accounts, audit
-from engine.clock import CHINA_TZ
 from engine.errors import ClockError
 from engine.models import Role, Unit, UnitName, User
 from engine.units import unit_names
@@ -164,35 +161,20 @@ def rename_unit(unit_id: str) -> Response:
 @role_required(Role.ADMIN)
 def clock_page() -> str | Response:
     """Show the clock; on a simulated clock, advance it day by day running the scheduler."""
+    from notifications.advance import advance
+
     form = ClockForm()
     if form.validate_on_submit():
         try:
-            if not clock_is_simulated() or not hasattr(clock(), "set"):
-                raise ClockError("当前使用系统时钟，不能调整")
-            days = _advance(form.until.data)
-            flash(f"时钟已推进 {days} 天，调度步骤已逐日运行。", "success")
+            days = advance(runtime(), form.until.data, max_days=MAX_ADVANCE_DAYS)
+            if not days:
+                raise ClockError("目标日期须晚于当前模拟日期（时钟不能倒退）")
+            flash(f"时钟已推进 {len(days)} 天，调度步骤已逐日运行。", "success")
         except ClockError as exc:
             flash(str(exc), "error")
         return redirect(url_for(".clock_page"))
     return render_template("admin/clock.html", form=form, now=clock().now(),
                            simulated=clock_is_simulated(), title="系统时钟")
-
-
-def _advance(until: object) -> int:
-    """Move the simulated clock to ``until`` one day at a time, ticking each day."""
-    from notifications.tick import run_tick
-    from web.cli import TICK_HOUR, days_to
-
-    rt = runtime()
-    days = days_to(rt, until)  # type: ignore[arg-type]
-    if not days:
-        raise ClockError("目标日期须晚于当前模拟日期（时钟不能倒退）")
-    if len(days) > MAX_ADVANCE_DAYS:
-        raise ClockError(f"一次最多推进 {MAX_ADVANCE_DAYS} 天，请分次推进或使用 duban tick --until")
-    for day in days:
-        rt.clock.set(datetime.combine(day, TICK_HOUR, CHINA_TZ))  # type: ignore[attr-defined]
-        run_tick(rt)
-    return len(days)
 
 
 @bp.route("/outbox")

@@ -1,7 +1,7 @@
 """``duban simulate``: replay a policy day by day on a fresh database with scripted units.
 
 Each simulated day: at 08:00 the scheduler's tick runs (the very same steps as in production),
-at 15:00 the units and the supervisor act through the service layer (engine.behaviour). The same
+at 15:00 the units and the supervisor act through the service layer (simulator.behaviour). The same
 seed gives the same story, the same documents and the same summary.
 """
 
@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 
 from engine import loader, migrate
-from engine.behaviour import Behaviour
 from engine.clock import CHINA_TZ, ManualClock
 from engine.config import Config
 from engine.db import make_engine, session_factory
@@ -39,6 +38,7 @@ from engine.policy import load_policy
 from engine.runtime import Runtime
 from notifications.models import Document, OutboxMessage, OutboxStatus
 from notifications.tick import run_tick
+from simulator.behaviour import Behaviour
 
 TICK_AT, ACT_AT = time(8, 0), time(15, 0)
 SIM_DOMAIN = "sim.duban.test"

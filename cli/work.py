@@ -11,13 +11,13 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cli.main import friendly, runtime
 from engine import queries, service
 from engine.attachments import store_upload
 from engine.clock import CHINA_TZ, today
 from engine.errors import NotFoundError, ValidationError
 from engine.lights import days_left, light
 from engine.models import ItemStatus, User
-from web.cli import friendly, runtime
 
 
 def _actor(s: Session, username: str) -> service.Actor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 import click
 
 from engine.clock import CHINA_TZ, today
-from engine.errors import ClockError, DubanError
-from engine.runtime import DatabaseClock, Runtime, open_runtime
+from engine.config import Config
+from engine.errors import DubanError
+from engine.runtime import Runtime, open_runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
-TICK_HOUR = time(8, 0)
 
 
 def friendly(fn: F) -> F:
@@ -66,26 +66,14 @@ def init(demo: bool) -> None:
 @friendly
 def tick(until: datetime | None) -> None:
     """Run the scheduler's steps once now, or day by day to a date on a simulated clock."""
+    from notifications.advance import advance
     from notifications.tick import run_tick
 
     rt = runtime()
     if until is None:
         click.echo(f"{today(rt.clock)}：{run_tick(rt)}")
         return
-    if not isinstance(rt.clock, DatabaseClock):
-        raise ClockError("--until 只能用于模拟时钟（设置 DUBAN_CLOCK 为起始日期）")
-    for day in days_to(rt, until.date()):
-        rt.clock.set(datetime.combine(day, TICK_HOUR, CHINA_TZ))
-        click.echo(f"{day}：{run_tick(rt)}")
-
-
-def days_to(rt: Runtime, end: date) -> list[date]:
-    """The days on which a tick is still due, from the clock's date to ``end``."""
-    now = rt.clock.now().astimezone(CHINA_TZ)
-    # A clock standing at a day's tick hour may have stopped before that tick ran (a crash
-    # between moving the clock and ticking): run that day again; every step is idempotent.
-    first = now.date() if now.time() <= TICK_HOUR else now.date() + timedelta(days=1)
-    return [first + timedelta(days=i) for i in range((end - first).days + 1)]
+    advance(rt, until.date(), on_day=lambda day, report: click.echo(f"{day}：{report}"))
 
 
 @main.command()
@@ -123,13 +111,12 @@ def scheduler() -> None:
 def simulate(start: datetime, end: datetime, seed: int, out: Path) -> None:
     """Replay the policy day by day on a fresh database with scripted units."""
     import json
-    import os
 
-    from notifications.simulate import SimulationRequest, simulate, terminal_progress
+    from simulator.replay import SimulationRequest, simulate, terminal_progress
 
+    config = Config.from_env()
     req = SimulationRequest(start.date(), end.date(), seed, out,
-                            database_url=os.environ.get("DUBAN_SIMULATION_DATABASE_URL"),
-                            smtp_url=os.environ.get("DUBAN_SMTP_URL") or None)
+                            database_url=config.simulation_database_url, smtp_url=config.smtp_url)
     summary = simulate(req, progress=terminal_progress)
     click.echo(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True))
     click.echo(f"文书与汇总已写入 {out}")
@@ -158,8 +145,8 @@ def audit_verify() -> None:
 
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
-    from web.cli_policy import policy
-    from web.cli_work import work
+    from cli.policy import policy
+    from cli.work import work
 
     main.add_command(policy)
     main.add_command(work)

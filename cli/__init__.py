@@ -1,0 +1,1 @@
+"""The ``duban`` command line: a delivery layer over the engine, like HTTP is for ``web``."""
