@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.config import DEFAULT_POLICY, WORKFLOWS_DIR
 from cli.policy import LINE_WIDTH, display_width, pad, policy, wrap_items, wrap_text
+from engine.config import DEFAULT_POLICY, WORKFLOWS_DIR
 
 CITY_NAMES = ["合肥市人民政府", "芜湖市人民政府", "蚌埠市人民政府", "淮南市人民政府",
               "马鞍山市人民政府", "淮北市人民政府", "铜陵市人民政府", "安庆市人民政府",

@@ -11,11 +11,11 @@ from replay_facts import Expected, Obligation
 from replay_readers import Mail
 from sqlalchemy import select
 
-from simulator.behaviour import today_of
 from engine.clock import overdue_from
 from engine.models import ItemRole
 from engine.workdays import default_calendar
 from notifications.models import Document, DocumentKind, Notification, OutboxMessage
+from simulator.behaviour import today_of
 
 
 def _keys(replay: Replay, prefix: str) -> tuple[set[str], set[str]]:
