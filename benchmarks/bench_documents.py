@@ -50,7 +50,7 @@ def sample_notice() -> NoticeDoc:
     """A notice to one city with three overdue items."""
     items = tuple(NoticeItem(n, TASKS[n], "2018年度" if n > 1 else "一次性", date(2018, 8, 30),
                              16, 11) for n in (1, 2, 3))
-    return NoticeDoc("皖经信督〔2018〕3号", OFFICE, "蚌埠市人民政府", date(2018, 9, 15), POLICY,
+    return NoticeDoc("皖政督〔2018〕3号", OFFICE, "蚌埠市人民政府", date(2018, 9, 15), POLICY,
                      items, 5, date(2018, 9, 21), Contact("王明", "0551-62871234"),
                      ("省人民政府办公厅",))
 
@@ -69,7 +69,7 @@ def sample_bulletin(yearly: bool = False) -> BulletinDoc:
     late = tuple(OverdueRow(1 + i % 8, TASKS[1 + i % 8], u.name, date(2018, 8, 30),
                             16 + i) for i, u in enumerate(units) if u.overdue)
     return BulletinDoc(
-        "2018年第3期", "皖经信督〔2018〕5号", f"关于《{POLICY}》落实情况的通报",
+        "2018年第3期", "皖政督〔2018〕5号", f"关于《{POLICY}》落实情况的通报",
         "2018年度" if yearly else "2018年8月", date(2018, 9, 15), OFFICE, POLICY,
         Totals(assigned, closed, assigned - closed - overdue, overdue), tuple(units), targets,
         late, ("各地、各有关单位要对照任务分解表，逐项抓好落实。",

@@ -68,7 +68,7 @@ def build(data_dir: Path, items: int) -> str:
         loader.load_into_db(s, clock, load_policy(rt.config.policy_file), rt.processes())
         s.add(ClockState(id=1, now=NOW))
         for name, role, unit in (("hefei", Role.LIAISON, "hefei"),
-                                 ("duchao", Role.SUPERVISOR, "jxw")):
+                                 ("duchao", Role.SUPERVISOR, "dcs")):
             accounts.create_user(s, clock, username=name, display_name=name, role=role,
                                  password=PASSWORD, unit_id=unit)
     open_cycles(rt.sessions, clock, rt.processes())

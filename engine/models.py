@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     literal_column,
     text,
@@ -104,6 +105,16 @@ class Unit(Base):
                 chosen = n.name
         return chosen
 
+    def former_names(self, day: date) -> list[UnitName]:
+        """Names that ended on or before ``day`` (曾用名), oldest first."""
+        current = self.name_on(day)
+        return [n for n in self.names if n.valid_to is not None and n.valid_to <= day
+                and n.name != current]
+
+    def future_names(self, day: date) -> list[UnitName]:
+        """Names registered to take effect after ``day`` (将启用)."""
+        return [n for n in self.names if n.valid_from is not None and n.valid_from > day]
+
 
 class UnitName(Base):
     __tablename__ = "unit_names"
@@ -128,7 +139,41 @@ class User(Base):
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the username folded to lower case: "Hefei" and "hefei" cannot both exist
+    username_key: Mapped[str] = mapped_column(String(80), unique=True,
+                                              default=lambda ctx: _fold_username(ctx))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
     unit: Mapped[Unit | None] = relationship()
+
+
+def _fold_username(ctx: Any) -> str:
+    """The default ``username_key``: the username in lower case (engine.accounts.username_key)."""
+    return str(ctx.get_current_parameters()["username"]).strip().casefold()
+
+
+class UserSession(Base):
+    """A login session kept on the server: logout, a password change or deactivation end it."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # absolute: never slides
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """A failed login, shared by every web process (the throttle counts these rows)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_user", "username_key", "at"),
+                      Index("ix_login_failures_address", "address", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Policy(Base):

@@ -9,6 +9,8 @@ from datetime import date
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine import access
+from engine.access import Action, Actor, View
 from engine.lights import Light, days_left, light
 from engine.models import (
     ACTIONABLE,
@@ -26,7 +28,7 @@ from engine.models import (
     Review,
     WorkItem,
 )
-from engine.service import Actor, get_item
+from engine.service import get_item
 from engine.units import unit_names
 
 _DUE_FIRST = (WorkItem.due_date.is_(None), WorkItem.due_date, WorkItem.id)
@@ -133,13 +135,16 @@ def board_matches(row: BoardRow, status: str) -> bool:
 
 @dataclass
 class ItemDetail:
-    """Everything a work item page shows."""
+    """Everything a work item page shows, cut to what the actor may read (engine.access)."""
 
     item: WorkItem
     instance: Instance
     task: PolicyTask
     cycle: Cycle
+    actions: frozenset[Action] = frozenset()
+    views: frozenset[View] = frozenset()
     evidence: list[Evidence] = field(default_factory=list)
+    own: list[Evidence] = field(default_factory=list)     # the item's own submissions
     contributions: list[tuple[WorkItem, Evidence | None]] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
     extensions: list[ExtensionRequest] = field(default_factory=list)
@@ -147,26 +152,52 @@ class ItemDetail:
 
 
 def item_detail(s: Session, actor: Actor, item_id: int) -> ItemDetail:
-    """A work item with its policy task, evidence, contributions, reviews and history."""
+    """A work item with its policy task and the parts of its record the actor may read."""
     item = get_item(s, actor, item_id)
     inst = item.instance
-    detail = ItemDetail(item=item, instance=inst, task=inst.task, cycle=inst.cycle)
-    detail.evidence = list(s.scalars(select(Evidence).where(Evidence.instance_id == inst.id,
-                                                            Evidence.unit_id == inst.lead_unit_id)
-                                     .order_by(Evidence.id)))
-    supporting = s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
-                                                  WorkItem.role == ItemRole.SUPPORTING)
-                           .order_by(WorkItem.unit_id))
-    for sup in supporting:
-        ev = s.scalars(select(Evidence).where(Evidence.work_item_id == sup.id)
-                       .order_by(Evidence.id.desc())).first()
-        detail.contributions.append((sup, ev))
-    detail.reviews = list(s.scalars(select(Review).where(Review.instance_id == inst.id)
-                                    .order_by(Review.id)))
-    detail.extensions = list(s.scalars(select(ExtensionRequest).where(
-        ExtensionRequest.instance_id == inst.id).order_by(ExtensionRequest.id)))
-    detail.history = instance_history(s, inst.id)
+    seen = access.views(actor, inst)
+    pending = s.scalar(select(ExtensionRequest.id).where(
+        ExtensionRequest.instance_id == inst.id,
+        ExtensionRequest.status == ExtensionStatus.PENDING).limit(1)) is not None
+    detail = ItemDetail(item=item, instance=inst, task=inst.task, cycle=inst.cycle, views=seen,
+                        actions=access.item_actions(actor, item, extension_pending=pending))
+    detail.own = list(s.scalars(select(Evidence).where(Evidence.work_item_id == item.id)
+                                .order_by(Evidence.id)))
+    if View.EVIDENCE in seen:
+        detail.evidence = list(s.scalars(select(Evidence).where(
+            Evidence.instance_id == inst.id, Evidence.unit_id == inst.lead_unit_id)
+            .order_by(Evidence.id)))
+    if View.CONTRIBUTIONS in seen:
+        detail.contributions = _contributions(s, inst.id)
+    if View.REVIEWS in seen:
+        detail.reviews = list(s.scalars(select(Review).where(Review.instance_id == inst.id)
+                                        .order_by(Review.id)))
+    if View.EXTENSIONS in seen:
+        detail.extensions = list(s.scalars(select(ExtensionRequest).where(
+            ExtensionRequest.instance_id == inst.id).order_by(ExtensionRequest.id)))
+    detail.history = (instance_history(s, inst.id) if View.HISTORY in seen
+                      else audit_history(s, "work_item", item.id))
     return detail
+
+
+def _contributions(s: Session, instance_id: int) -> list[tuple[WorkItem, Evidence | None]]:
+    """Each supporting item of an obligation with its latest contribution (two queries)."""
+    items = list(s.scalars(select(WorkItem).where(WorkItem.instance_id == instance_id,
+                                                  WorkItem.role == ItemRole.SUPPORTING)
+                           .order_by(WorkItem.unit_id)))
+    latest: dict[int, Evidence] = {}
+    if items:
+        for ev in s.scalars(select(Evidence).where(
+                Evidence.work_item_id.in_([w.id for w in items])).order_by(Evidence.id)):
+            latest[ev.work_item_id] = ev
+    return [(w, latest.get(w.id)) for w in items]
+
+
+def audit_history(s: Session, object_type: str, object_id: int) -> list[AuditEvent]:
+    """Audit entries about one object, in order."""
+    return list(s.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
+        .order_by(AuditEvent.id)))
 
 
 def instance_history(s: Session, instance_id: int) -> list[AuditEvent]:

@@ -53,7 +53,8 @@ class Runtime:
 
     config: Config
     sessions: sessionmaker[Session]
-    clock: Clock
+    clock: Clock                                  # the business clock (simulated or not)
+    wall_clock: Clock = field(default_factory=SystemClock)  # leases, sessions, throttling
     _processes: dict[str, bpmn.ParsedProcess] = field(default_factory=dict)
 
     def processes(self) -> Mapping[str, bpmn.ParsedProcess]:

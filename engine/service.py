@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from engine import audit, bpmn, instances
+from engine import access, audit, bpmn, instances
+from engine.access import Action, Actor
 from engine.clock import Clock, ManualClock, overdue_from, today, use_clock
 from engine.errors import NotFoundError, PermissionDeniedError, StateError, ValidationError
 from engine.models import (
@@ -29,8 +29,6 @@ from engine.models import (
     ItemRole,
     ItemStatus,
     Review,
-    Role,
-    User,
     WorkItem,
 )
 
@@ -38,51 +36,22 @@ MAX_TEXT = 20_000
 MAX_NUMBER_FACTOR = 100
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: a user's id, name, role and unit, or the system."""
-
-    user_id: int | None
-    username: str
-    role: Role
-    unit_id: str | None
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls(None, "system", Role.ADMIN, None)
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user.id, user.username, user.role, user.unit_id)
-
-
 def get_item(s: Session, actor: Actor, item_id: int) -> WorkItem:
     """The work item if the actor may see it; a liaison never learns of another unit's items."""
     item = s.get(WorkItem, item_id, options=[joinedload(WorkItem.instance)])
-    if item is None or (actor.role is Role.LIAISON and (
-            item.unit_id != actor.unit_id or item.role is ItemRole.SUPERVISOR)):
-        raise NotFoundError(f"待办事项 #{item_id} 不存在")
-    return item
+    return access.check_item(actor, item, item_id)
 
 
-def _actionable(s: Session, actor: Actor, item_id: int, roles: tuple[ItemRole, ...]) -> WorkItem:
+def _actionable(s: Session, actor: Actor, item_id: int, action: Action) -> WorkItem:
     item = get_item(s, actor, item_id)
-    if item.role not in roles:
-        raise PermissionDeniedError("此操作不适用于该事项")
-    if item.role is ItemRole.SUPERVISOR:
-        if actor.role is not Role.SUPERVISOR:
-            raise PermissionDeniedError("只有督查人员可以审核")
-    elif actor.role is not Role.LIAISON or actor.unit_id != item.unit_id:
-        raise PermissionDeniedError("只有本单位联络员可以办理本单位事项")
-    if item.status not in ACTIONABLE:
-        raise StateError(f"事项 #{item.id} 当前状态为“{item.status.label}”，不能再办理")
+    access.require(actor, item, action)
     return item
 
 
 def save_draft(s: Session, clock: Clock, actor: Actor, item_id: int,
                draft: dict[str, Any]) -> WorkItem:
     """Keep what the unit has typed so far; nothing moves in the workflow."""
-    item = _actionable(s, actor, item_id, (ItemRole.LEAD, ItemRole.SUPPORTING))
+    item = _actionable(s, actor, item_id, Action.SUBMIT)
     text = str(draft.get("text", ""))
     if len(text) > MAX_TEXT:
         raise ValidationError(f"说明文字不能超过 {MAX_TEXT} 字")
@@ -94,7 +63,7 @@ def submit(s: Session, clock: Clock, actor: Actor, item_id: int, *, text: str,
            numbers: dict[str, Any] | None = None,
            attachment_ids: Sequence[int] = ()) -> WorkItem:
     """A unit submits evidence (lead) or its contribution (supporting)."""
-    item = _actionable(s, actor, item_id, (ItemRole.LEAD, ItemRole.SUPPORTING))
+    item = _actionable(s, actor, item_id, Action.SUBMIT)
     text = (text or "").strip()
     if not text:
         raise ValidationError("请填写办理情况说明")
@@ -156,7 +125,7 @@ def _claim_attachments(s: Session, actor: Actor, ids: Sequence[int]) -> list[Att
 def review(s: Session, clock: Clock, actor: Actor, item_id: int, *, approve: bool,
            reason: str | None = None) -> WorkItem:
     """A supervisor approves (the obligation closes) or returns it with a reason."""
-    item = _actionable(s, actor, item_id, (ItemRole.SUPERVISOR,))
+    item = _actionable(s, actor, item_id, Action.REVIEW)
     reason = (reason or "").strip() or None
     if not approve and not reason:
         raise ValidationError("退回时请填写退回理由")
@@ -195,7 +164,7 @@ def _advance(s: Session, clock: Clock, inst: Instance, item: WorkItem,
 def request_extension(s: Session, clock: Clock, actor: Actor, item_id: int, *, new_due: date,
                       reason: str, progress: str | None = None) -> ExtensionRequest:
     """延期申请: filed by the lead unit before it is done, with a reason and a later date."""
-    item = _actionable(s, actor, item_id, (ItemRole.LEAD,))
+    item = _actionable(s, actor, item_id, Action.REQUEST_EXTENSION)
     inst = item.instance
     if not (reason or "").strip():
         raise ValidationError("请填写延期理由")
@@ -203,6 +172,8 @@ def request_extension(s: Session, clock: Clock, actor: Actor, item_id: int, *, n
         raise StateError("该事项没有截止日期，无需延期")
     if new_due <= inst.due_date:
         raise ValidationError(f"申请的日期应晚于当前截止日期 {inst.due_date.isoformat()}")
+    if new_due <= today(clock):
+        raise ValidationError(f"申请延期至的日期应晚于今天（{today(clock).isoformat()}）")
     if s.scalar(select(ExtensionRequest.id).where(
             ExtensionRequest.instance_id == inst.id,
             ExtensionRequest.status == ExtensionStatus.PENDING)) is not None:
@@ -223,11 +194,13 @@ def request_extension(s: Session, clock: Clock, actor: Actor, item_id: int, *, n
 def decide_extension(s: Session, clock: Clock, actor: Actor, request_id: int, *, approve: bool,
                      due: date | None = None, note: str | None = None) -> ExtensionRequest:
     """A supervisor approves (with the requested or another date) or rejects an extension."""
-    if actor.role is not Role.SUPERVISOR:
+    if not access.may_decide_extensions(actor):
         raise PermissionDeniedError("只有督查人员可以审批延期申请")
     req = s.get(ExtensionRequest, request_id)
     if req is None:
         raise NotFoundError(f"延期申请 #{request_id} 不存在")
+    if not access.may_decide_extensions(actor, req.unit_id):
+        raise PermissionDeniedError("不能审批本单位的延期申请（须由其他督查人员审批）")
     if req.status is not ExtensionStatus.PENDING:
         raise StateError("该延期申请已审批")
     inst = s.get(Instance, req.instance_id)

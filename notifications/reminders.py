@@ -16,15 +16,17 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import audit
+from engine import access, audit
+from engine.access import Actor
 from engine.clock import Clock, today
-from engine.errors import ValidationError
+from engine.errors import ConflictError, PermissionDeniedError, StateError, ValidationError
 from engine.lights import Light, light
 from engine.models import (
     ACTIONABLE,
     Cycle,
     EngineEvent,
     Instance,
+    InstanceStatus,
     ItemRole,
     PolicyTask,
     WorkItem,
@@ -161,23 +163,31 @@ def consume_escalation_events(sessions: sessionmaker[Session], clock: Clock) -> 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def manual_urge(s: Session, clock: Clock, *, actor: str, inst: Instance, message: str,
+def manual_urge(s: Session, clock: Clock, *, actor: Actor, inst: Instance, message: str,
                 link: str | None) -> list[str]:
-    """A supervisor's 催办 of one obligation: note, mail to the unit's liaisons, audit entry."""
+    """A supervisor's 催办 of one running obligation: note, mail to the lead unit's liaisons,
+    audit entry. Each one is its own message (numbered per obligation), never merged."""
+    if not access.may_urge(actor):
+        raise PermissionDeniedError("只有督查人员可以催办")
+    if inst.status is not InstanceStatus.RUNNING:
+        raise StateError("该事项已办结，无需催办")
     day, now = today(clock), clock.now()
     unit = inst.lead_unit
     name = unit.name_on(day)
     to = sorted({address for _, address in Recipients(s, day).unit(unit.id)})
     if not to:
         raise ValidationError(f"{name}没有登记邮箱，无法发送催办邮件")
-    due = inst.due_date.isoformat() if inst.due_date else "长期"
+    due = cn_date(inst.due_date) if inst.due_date else "长期"
     subject = f"【催办】任务{inst.task.number}（{inst.cycle.label}）请抓紧办理"
     text = (f"{name}：\n\n任务{inst.task.number}“{inst.task.title}”（{inst.cycle.label}，"
-            f"截止日期 {due}）尚未办结，请抓紧办理并报送佐证材料。\n\n{message}\n")
-    key = f"urge:{inst.id}:{now.isoformat()}"
-    add_note(s, now, key=key, unit_id=unit.id, kind="urge", title=subject, body=text, link=link)
-    enqueue(s, clock, dedupe_key=key, kind="urge", to=to, subject=subject, text=text,
-            related=("instance", inst.id))
-    audit.record(s, clock, actor=actor, action="urge", object_type="instance",
-                 object_id=str(inst.id), after={"to": to, "message": message})
+            f"截止日期{due}）尚未办结，请抓紧办理并报送佐证材料。\n\n{message}\n")
+    seq = len(audit.history(s, "instance", inst.id)) + 1
+    key = f"urge:manual:{inst.id}:{seq}"
+    if not add_note(s, now, key=key, unit_id=unit.id, kind="urge", title=subject, body=text,
+                    link=link) or enqueue(s, clock, dedupe_key=key, kind="urge", to=to,
+                                          subject=subject, text=text,
+                                          related=("instance", inst.id)) is None:
+        raise ConflictError("催办正在由他人发送，请刷新后重试")
+    audit.record(s, clock, actor=actor.username, action="urge", object_type="instance",
+                 object_id=str(inst.id), after={"to": to, "message": message, "key": key})
     return to

@@ -67,7 +67,7 @@ def test_figures_are_as_of_the_period_end(tmp_path):
     hefei = add_user(rt, "hefei", Role.LIAISON, "hefei")
     wuhu = add_user(rt, "wuhu", Role.LIAISON, "wuhu")
     jxw = add_user(rt, "jxw", Role.LIAISON, "jxw")
-    sup = add_user(rt, "duchao", Role.SUPERVISOR, "jxw")
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
     with rt.sessions() as s, s.begin():
         service.submit(s, rt.clock, hefei, _lead(rt, 1, "hefei").id, text="已制定")
         service.submit(s, rt.clock, jxw, _lead(rt, 2, "jxw").id, text="入库",
@@ -115,7 +115,7 @@ def test_yearly_bulletin_on_every_city(tmp_path):
         doc = s.scalars(select(Document).where(Document.kind == DocumentKind.BULLETIN)).one()
         assert doc.dedupe_key == "bulletin:anhui-2018-zjtx:yearly:2018"
         assert doc.title == "关于2018年度各市培育和发展情况的通报"
-        assert doc.number == "皖经信督〔2019〕1号" and doc.data["as_of"] == "2018-12-31"
+        assert doc.number == "皖政督〔2019〕1号" and doc.data["as_of"] == "2018-12-31"
         pdf = s.get(Blob, doc.pdf_sha256).data
         assert s.scalars(select(OutboxMessage)).all() == []  # nobody has an address
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))

@@ -67,7 +67,7 @@ def make_bulletin(yearly: bool = False, units: list[UnitRow] | None = None) -> B
     late = [OverdueRow(1 + i % 8, TASKS[1 + i % 8], u.name, date(2018, 8, 30), 10 + i)
             for i, u in enumerate(units) if u.overdue]
     return BulletinDoc(
-        issue="2018年第3期", number="皖经信督〔2018〕5号",
+        issue="2018年第3期", number="皖政督〔2018〕5号",
         title="关于“专精特新”中小企业发展任务落实情况的通报",
         period_label="2018年度" if yearly else "2018年8月", as_of=date(2018, 9, 15),
         office=OFFICE, policy_title=POLICY,
@@ -81,7 +81,7 @@ def make_bulletin(yearly: bool = False, units: list[UnitRow] | None = None) -> B
 def make_notice(addressee: str = "蚌埠市人民政府") -> NoticeDoc:
     """A notice with three overdue items."""
     items = [NoticeItem(n, TASKS[n], "2018年度", date(2018, 8, 30), 16, 11) for n in (1, 2, 7)]
-    return NoticeDoc("皖经信督〔2018〕3号", OFFICE, addressee, date(2018, 9, 15), POLICY, items,
+    return NoticeDoc("皖政督〔2018〕3号", OFFICE, addressee, date(2018, 9, 15), POLICY, items,
                      5, date(2018, 9, 21), CONTACT, ("省人民政府办公厅",))
 
 
@@ -106,7 +106,7 @@ def test_notice_text_comes_back(pdfs: dict[str, bytes]) -> None:
     text = "".join(pages)
     assert pdfs["notice"].startswith(b"%PDF")
     assert "安徽省经济和信息化厅督查文件" in pages[0]
-    assert "皖经信督〔2018〕3号" in pages[0]
+    assert "皖政督〔2018〕3号" in pages[0]
     assert "蚌埠市人民政府：" in pages[0]
     for needle in (TASKS[1], TASKS[2], TASKS[7], "2018年8月30日", "16天", "11个工作日",
                    "5个工作日内（2018年9月21日前）", "（联系人：王明，联系电话：0551-62871234）",
@@ -122,7 +122,7 @@ def test_monthly_bulletin_text_and_tables(pdfs: dict[str, bytes]) -> None:
     pages = flat_text(pdfs["monthly"])
     text = "".join(pages)
     assert "安徽省经济和信息化厅督查通报" in pages[0] and "2018年第3期" in pages[0]
-    assert "皖经信督〔2018〕5号" in pages[0]
+    assert "皖政督〔2018〕5号" in pages[0]
     doc = make_bulletin()
     t = doc.totals
     assert f"共交办任务{t.assigned}项（次），已办结销号{t.closed}项" in text
@@ -216,7 +216,7 @@ def test_inconsistent_figures_are_refused() -> None:
         Totals(10, 5, 3, 1)
     with pytest.raises(ValidationError, match="甲市"):
         UnitRow("甲市", 4, 2, 3, 0)
-    with pytest.raises(ValidationError, match="皖经信督"):
+    with pytest.raises(ValidationError, match="皖政督"):
         replace(make_notice(), items=())
 
 

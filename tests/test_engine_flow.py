@@ -70,7 +70,7 @@ def test_first_cycles_open_with_one_instance_per_lead_unit(rt):
 
 def test_submit_return_twice_then_approve_closes_on_time(rt):
     hefei = add_user(rt, "hefei", Role.LIAISON, "hefei")
-    sup = add_user(rt, "duchao", Role.SUPERVISOR, "jxw")
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
     item = lead_item(rt, 1, "hefei")
     for round_ in range(3):
         with rt.sessions() as s, s.begin():
@@ -109,7 +109,7 @@ def _snapshot(rt):
 def test_refused_actions_change_nothing(rt, case):
     add_user(rt, "hefei", Role.LIAISON, "hefei")
     wuhu = add_user(rt, "wuhu", Role.LIAISON, "wuhu")
-    sup = add_user(rt, "duchao", Role.SUPERVISOR, "jxw")
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
     jxw = add_user(rt, "jxw", Role.LIAISON, "jxw")
     item = lead_item(rt, 1, "hefei")
     task2 = lead_item(rt, 2, "jxw")
@@ -177,7 +177,7 @@ def test_deadline_timer_escalates_once_and_keeps_the_work(rt):
 
 def test_extension_moves_due_date_and_timer(rt):
     hefei = add_user(rt, "hefei", Role.LIAISON, "hefei")
-    sup = add_user(rt, "duchao", Role.SUPERVISOR, "jxw")
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
     item = lead_item(rt, 1, "hefei")
     with rt.sessions() as s, s.begin():
         req = service.request_extension(s, rt.clock, hefei, item.id, new_due=date(2018, 9, 30),
@@ -212,7 +212,7 @@ def test_review_items_belong_to_supervisors_only(rt):
         service.submit(s, rt.clock, hefei, item.id, text="已完成")
     rev = review_item(rt, item.instance_id)
     with rt.sessions() as s:
-        assert rev.unit_id == "jxw"
+        assert rev.unit_id == "dcs"
         assert rev.id not in {i.id for i in queries.inbox(s, "jxw", limit=500)}
         assert queries.inbox_count(s, "jxw") == len(queries.inbox(s, "jxw", limit=500))
         with pytest.raises(NotFoundError):
@@ -236,7 +236,7 @@ def test_board_lists_every_obligation_overdue_first(rt):
 def test_review_records_the_lead_evidence_even_after_a_late_contribution(rt):
     jxw = add_user(rt, "jxw", Role.LIAISON, "jxw")
     hefei = add_user(rt, "hefei", Role.LIAISON, "hefei")
-    sup = add_user(rt, "duchao", Role.SUPERVISOR, "jxw")
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
     item = lead_item(rt, 2, "jxw")
     with rt.sessions() as s, s.begin():
         lead = service.submit(s, rt.clock, jxw, item.id, text="全年完成",

@@ -33,7 +33,7 @@ from notifications.transport import (
 
 SENDER = "安徽省经信委督办系统 <duban@jx.example.cn>"
 PDF = b"%PDF-1.4\n" + "督办通知".encode() + bytes(range(256))
-PDF_NAME = "督办通知（皖经信督〔2018〕3号）.pdf"
+PDF_NAME = "督办通知（皖政督〔2018〕3号）.pdf"
 
 
 def _enqueue(session, clock, key: str, **kw):
@@ -255,8 +255,8 @@ def test_document_number_is_unique(db, clock):
     with db() as s:
         s.add(Blob(sha256="0" * 64, data=b"%PDF"))
         for i in range(2):
-            s.add(Document(kind=DocumentKind.NOTICE, year=2018, seq=3 + i, office="皖经信督",
-                           number="皖经信督〔2018〕3号", title="督办通知",
+            s.add(Document(kind=DocumentKind.NOTICE, year=2018, seq=3 + i, office="皖政督",
+                           number="皖政督〔2018〕3号", title="督办通知",
                            issued_on=date(2018, 9, 3),
                            pdf_sha256="0" * 64, data={}, dedupe_key=f"notice:{i}",
                            created_at=clock.now()))

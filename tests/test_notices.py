@@ -73,26 +73,26 @@ def test_numbers_are_shared_by_kinds_gap_free_and_deduplicated(db, clock):
     kinds = [DocumentKind.NOTICE, DocumentKind.BULLETIN, DocumentKind.NOTICE]
     for i, kind in enumerate(kinds):
         with db.begin() as s:
-            doc = issue_document(s, clock, kind=kind, office="皖经信督", office_unit_id="jxw",
+            doc = issue_document(s, clock, kind=kind, office="皖政督", office_unit_id="jxw",
                                  issued_on=date(2018, 9, 7), dedupe_key=f"k{i}", unit_id=None,
                                  build=build)
             assert doc is not None
     with db.begin() as s:
-        assert issue_document(s, clock, kind=DocumentKind.NOTICE, office="皖经信督",
+        assert issue_document(s, clock, kind=DocumentKind.NOTICE, office="皖政督",
                               office_unit_id="jxw", issued_on=date(2018, 9, 8), dedupe_key="k1",
                               unit_id=None, build=build) is None
-        nxt = issue_document(s, clock, kind=DocumentKind.NOTICE, office="皖经信督",
+        nxt = issue_document(s, clock, kind=DocumentKind.NOTICE, office="皖政督",
                              office_unit_id="jxw", issued_on=date(2019, 1, 3), dedupe_key="k9",
                              unit_id=None, build=build)
-        assert nxt is not None and nxt.number == "皖经信督〔2019〕1号"
-    assert built == [("皖经信督〔2018〕1号", 1), ("皖经信督〔2018〕2号", 1),
-                     ("皖经信督〔2018〕3号", 2), ("皖经信督〔2019〕1号", 1)]
+        assert nxt is not None and nxt.number == "皖政督〔2019〕1号"
+    assert built == [("皖政督〔2018〕1号", 1), ("皖政督〔2018〕2号", 1),
+                     ("皖政督〔2018〕3号", 2), ("皖政督〔2019〕1号", 1)]
     with db() as s:
         docs = s.scalars(select(Document).where(Document.year == 2018)
                          .order_by(Document.seq)).all()
         assert [d.seq for d in docs] == [1, 2, 3]
         assert [d.data["issue"] for d in docs] == [1, 1, 2]
-    assert format_number("皖经信督", 2018, 3) == "皖经信督〔2018〕3号"
+    assert format_number("皖政督", 2018, 3) == "皖政督〔2018〕3号"
 
 
 def _lead(rt, unit: str) -> WorkItem:
@@ -121,7 +121,7 @@ def _keys(rt, prefix: str) -> list[str]:
 def test_extension_after_the_notice_restarts_the_levels(tmp_path):
     rt = make_runtime(tmp_path, clock=ManualClock(at(date(2018, 8, 29))))
     hefei = add_user(rt, "hefei", Role.LIAISON, "hefei")
-    sup = add_user(rt, "duchao", Role.SUPERVISOR, "jxw")
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
     _days(rt, date(2018, 8, 29), date(2018, 9, 7))
     item = _lead(rt, "hefei")
     assert item.escalated_at is not None and item.overdue_marked_at is not None

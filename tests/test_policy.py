@@ -50,9 +50,9 @@ def test_seed_has_the_eight_tasks_of_the_table(seed: PolicyDef) -> None:
     assert seed.issuer == "安徽省人民政府"
     assert seed.issued_on == date(2018, 5, 30)
     assert (seed.horizon_year, seed.selection_years) == (2020, (2018, 2020))
-    assert (seed.supervisor, seed.doc_office) == ("jxw", "皖经信督")
+    assert (seed.supervisor, seed.doc_office) == ("dcs", "皖政督")
     assert [t.process_id for t in seed.tasks] == [f"task_{n:02d}" for n in range(1, 9)]
-    assert all(t.bpmn_file.is_file() and t.supervisor == "jxw" for t in seed.tasks)
+    assert all(t.bpmn_file.is_file() and t.supervisor == "dcs" for t in seed.tasks)
     assert seed.digest == hashlib.sha256(DEFAULT_POLICY.read_bytes()).hexdigest()
 
 
@@ -183,7 +183,7 @@ BROKEN = [
                  id="unknown-kind"),
     pytest.param("chizhou, bozhou]", "chizhou, bozhoux]", ["单位组: 各市人民政府", "bozhoux"],
                  id="unknown-group-member"),
-    pytest.param("supervisor: jxw", "supervisor: jxwx", ["督查单位", "jxwx"],
+    pytest.param("supervisor: dcs", "supervisor: jxwx", ["督查单位", "jxwx"],
                  id="unknown-supervisor"),
     pytest.param("short_name: 省经信厅, valid_from: 2018-10-26",
                  "short_name: 省经信厅, valid_from: 2018-10-27",

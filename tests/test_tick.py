@@ -69,7 +69,7 @@ def world(tmp_path, smtp_server):
                 unit.email = addr(unit.id)
             else:
                 actors[unit.id] = _user(s, unit.id, Role.LIAISON, unit.id, addr(unit.id))
-        actors["duchao"] = _user(s, "duchao", Role.SUPERVISOR, "jxw", SUPERVISOR_MAIL)
+        actors["duchao"] = _user(s, "duchao", Role.SUPERVISOR, "dcs", SUPERVISOR_MAIL)
     return rt, actors
 
 
@@ -192,14 +192,14 @@ def _check_notice_mail(rt, mails, unit: str, name: str) -> None:
     [got] = [m for m in mails if _kind(str(m.message["X-Duban-Key"])) == "notice"
              and m.message["To"].addresses[0].addr_spec == addr(unit)]
     mail = got.message
-    assert mail["Subject"].startswith("【督办通知】皖经信督〔2018〕")
+    assert mail["Subject"].startswith("【督办通知】皖政督〔2018〕")
     assert SUPERVISOR_MAIL in got.rcpt_tos and addr(unit) in got.rcpt_tos
     assert [a.addr_spec for a in mail["Cc"].addresses] == [SUPERVISOR_MAIL]
     body = mail.get_body(("plain",)).get_content()
     assert name in body and "2018年8月30日" in body and "已逾期8天" in body
-    assert body.rstrip().endswith("安徽省经济和信息化委员会\n2018年9月7日")  # name of the day
+    assert body.rstrip().endswith("安徽省人民政府督查室\n2018年9月7日")  # the office, the day
     [pdf] = list(mail.iter_attachments())
-    number = re.search(r"皖经信督〔2018〕\d+号", mail["Subject"]).group(0)
+    number = re.search(r"皖政督〔2018〕\d+号", mail["Subject"]).group(0)
     assert pdf.get_filename() == f"督办通知（{number}）.pdf"
     text = _pdf_text(pdf.get_content())
     assert number in text and name in text and "2018年8月30日" in text

@@ -107,16 +107,16 @@ def test_number_taken_by_a_writer_without_the_lock_is_retried(pg_db):
         if len(numbers) == 1:  # someone else commits this very number meanwhile
             with pg_db.begin() as other:
                 other.add(Document(kind=DocumentKind.BULLETIN, year=2018, seq=1, number=number,
-                                   office="皖经信督", title="抢先", issued_on=date(2018, 9, 7),
+                                   office="皖政督", title="抢先", issued_on=date(2018, 9, 7),
                                    pdf_sha256=store_blob(other, b"%PDF other"), data={},
                                    dedupe_key="other", created_at=clock.now()))
         return Draft("督办通知", f"%PDF {number}".encode(), {})
 
     with pg_db.begin() as s:
-        doc = issue_document(s, clock, kind=DocumentKind.NOTICE, office="皖经信督",
+        doc = issue_document(s, clock, kind=DocumentKind.NOTICE, office="皖政督",
                              office_unit_id="jxw", issued_on=date(2018, 9, 7), dedupe_key="mine",
                              unit_id=None, build=build)
         assert doc is not None
-    assert numbers == ["皖经信督〔2018〕1号", "皖经信督〔2018〕2号"]
+    assert numbers == ["皖政督〔2018〕1号", "皖政督〔2018〕2号"]
     with pg_db() as s:
         assert s.scalars(select(Document.seq).order_by(Document.seq)).all() == [1, 2]

@@ -6,9 +6,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from engine.models import Role
+from engine.text import EMAIL
 
 REQUIRED = "此项必填"
 
@@ -18,6 +19,16 @@ class LoginForm(FlaskForm):
 
     username = StringField("用户名", validators=[DataRequired(REQUIRED), Length(max=80)])
     password = PasswordField("密码", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    """Change the own password."""
+
+    current = PasswordField("当前密码", validators=[DataRequired(REQUIRED), Length(max=200)])
+    new = PasswordField("新密码", validators=[
+        DataRequired(REQUIRED), Length(min=8, max=200, message="密码须为 8–200 位")])
+    confirm = PasswordField("再次输入新密码", validators=[
+        DataRequired(REQUIRED), EqualTo("new", message="两次输入的新密码不一致")])
 
 
 class EvidenceForm(FlaskForm):
@@ -59,7 +70,7 @@ class UserForm(FlaskForm):
 
     username = StringField("用户名", validators=[
         DataRequired(REQUIRED), Length(min=3, max=80),
-        Regexp(r"^[A-Za-z0-9_.-]+$", message="只能包含字母、数字、下划线、点和连字符")])
+        Regexp(r"\A[A-Za-z0-9_.-]+\Z", message="只能包含字母、数字、下划线、点和连字符")])
     display_name = StringField("姓名", validators=[DataRequired(REQUIRED), Length(max=100)])
     role = SelectField("角色", choices=[SelectChoice(Role.LIAISON.value, "联络员"),
                                         SelectChoice(Role.SUPERVISOR.value, "督查人员"),
@@ -67,7 +78,7 @@ class UserForm(FlaskForm):
     unit_id = SelectField("所属单位", choices=[], validators=[Optional()])
     email = StringField("邮箱", validators=[
         Optional(), Length(max=200),
-        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="邮箱格式不正确")])
+        Regexp(EMAIL, message="邮箱格式不正确")])
 
 
 class ConfirmForm(FlaskForm):

@@ -1,24 +1,17 @@
-"""HTTP hardening: cookie flags, the secret key, security headers and the login rate limit."""
+"""HTTP hardening: cookie flags, the secret key, security headers, trusted proxies."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import threading
-from collections import deque
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
-from engine.clock import Clock, SystemClock
+from engine.accounts import SESSION_LIFETIME
 from engine.config import Config
-
-SESSION_LIFETIME = timedelta(hours=8)
-LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_MAX_FAILURES = 5
 
 # bpmn-js sets style attributes on the diagram's elements, hence 'unsafe-inline' for styles
 # on the process page only; scripts never run inline anywhere.
@@ -33,6 +26,7 @@ def configure(app: Flask, config: Config, given: Mapping[str, Any]) -> None:
     secure = config.cookie_secure
     settings: dict[str, Any] = {
         "PERMANENT_SESSION_LIFETIME": SESSION_LIFETIME,
+        "SESSION_REFRESH_EACH_REQUEST": False,  # the lifetime is absolute: it never slides
         "SESSION_COOKIE_SECURE": secure, "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax", "SESSION_COOKIE_NAME": "duban_session",
         "REMEMBER_COOKIE_SECURE": secure, "REMEMBER_COOKIE_HTTPONLY": True,
@@ -43,6 +37,12 @@ def configure(app: Flask, config: Config, given: Mapping[str, Any]) -> None:
             app.config[key] = value
     if not given.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.secret_key or _secret(Path(config.data_dir))
+    if config.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # the client address, scheme and host as the trusted reverse proxies report them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies,  # type: ignore
+                                x_proto=config.trusted_proxies, x_host=config.trusted_proxies)
     app.after_request(add_headers)
 
 
@@ -66,6 +66,9 @@ def add_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        # cookies are Secure, so the site is served over HTTPS: browsers must keep to it
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     cache = "no-store" if _private() else "public, max-age=3600"
     response.headers.setdefault("Cache-Control", cache)
     return response
@@ -73,37 +76,3 @@ def add_headers(response: Response) -> Response:
 
 def _private() -> bool:
     return not (request.endpoint or "").endswith("static")
-
-
-class LoginLimiter:
-    """Counts failed logins per (username, address) in memory; thread-safe."""
-
-    def __init__(self, clock: Clock | None = None, *, limit: int = LOGIN_MAX_FAILURES,
-                 window: timedelta = LOGIN_WINDOW) -> None:
-        self.clock = clock or SystemClock()
-        self.limit = limit
-        self.window = window
-        self._failures: dict[tuple[str, str], deque[datetime]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, username: str, address: str) -> bool:
-        """Whether this pair has used up its failures inside the window."""
-        with self._lock:
-            return len(self._recent((username.lower(), address))) >= self.limit
-
-    def fail(self, username: str, address: str) -> None:
-        """Record one failed attempt."""
-        with self._lock:
-            self._recent((username.lower(), address)).append(self.clock.now())
-
-    def clear(self, username: str, address: str) -> None:
-        """Forget the failures after a successful login."""
-        with self._lock:
-            self._failures.pop((username.lower(), address), None)
-
-    def _recent(self, key: tuple[str, str]) -> deque[datetime]:
-        stamps = self._failures.setdefault(key, deque())
-        cutoff = self.clock.now() - self.window
-        while stamps and stamps[0] <= cutoff:
-            stamps.popleft()
-        return stamps

@@ -54,8 +54,8 @@ def world_ids(app: Flask, rt: Runtime) -> dict[str, int]:
         att = s.scalars(select(Attachment)).one()
         ext = s.scalars(select(ExtensionRequest)).one()
         s.add(Blob(sha256="f" * 64, data=PDF))
-        doc = Document(kind=DocumentKind.NOTICE, year=2018, seq=1, number="皖经信督〔2018〕1号",
-                       office="皖经信督", title="督办通知", unit_id="hefei",
+        doc = Document(kind=DocumentKind.NOTICE, year=2018, seq=1, number="皖政督〔2018〕1号",
+                       office="皖政督", title="督办通知", unit_id="hefei",
                        issued_on=date(2018, 9, 1), pdf_sha256="f" * 64, data={},
                        dedupe_key="t1", created_at=rt.clock.now())
         s.add(doc)
@@ -78,6 +78,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
     return [
         Case("inbox.index", "GET", "/inbox/", lia),
         Case("inbox.done", "GET", "/inbox/done", lia),
+        Case("auth.password", "GET", "/account/password", every),
         Case("inbox.notifications", "GET", "/inbox/notifications", every),
         Case("items.show", "GET", f"/items/{i}", every, frozenset({OTHER})),
         Case("items.evidence", "POST", f"/items/{i}/evidence", frozenset({LIAISON}),
@@ -105,6 +106,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("admin.toggle_active", "POST", "/admin/users/1/active", adm),
         Case("admin.reset_password", "POST", "/admin/users/1/password", adm),
         Case("admin.issue_token", "POST", "/admin/users/1/token", adm),
+        Case("admin.revoke_token", "POST", "/admin/users/1/token/revoke", adm),
         Case("admin.clock_page", "GET", "/admin/clock", adm),
         Case("admin.outbox", "GET", "/admin/outbox", adm),
         Case("admin.retry", "POST", f"/admin/outbox/{ids['msg']}/retry", adm),

@@ -153,7 +153,7 @@ def test_archive_pdf_download(app: Flask, rt: Runtime) -> None:
         s.add(Blob(sha256="a" * 64, data=b"%PDF-1.7 test"))
         for seq, unit in ((1, "hefei"), (2, "wuhu"), (3, None)):
             s.add(Document(kind=DocumentKind.BULLETIN if unit is None else DocumentKind.NOTICE,
-                           year=2018, seq=seq, number=f"皖经信督〔2018〕{seq}号", office="皖经信督",
+                           year=2018, seq=seq, number=f"皖政督〔2018〕{seq}号", office="皖政督",
                            title=f"文件{seq}", unit_id=unit, issued_on=date(2018, 9, seq),
                            pdf_sha256="a" * 64, data={}, dedupe_key=f"d{seq}",
                            created_at=rt.clock.now()))

@@ -7,8 +7,9 @@ from datetime import timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from webtools import PASSWORD, csrf_token, do_login, tok
+from webtools import PASSWORD, START, csrf_token, do_login, make_app, tok
 
+from engine.clock import ManualClock
 from engine.models import User
 from engine.runtime import Runtime
 
@@ -55,18 +56,27 @@ def test_login_without_csrf_token_is_refused(client: FlaskClient) -> None:
     assert "表单校验失败" in response.get_data(as_text=True)
 
 
-def test_five_failures_block_the_pair_for_fifteen_minutes(app: Flask) -> None:
+def test_five_failures_block_the_pair_for_fifteen_minutes(app: Flask, rt: Runtime) -> None:
+    rt.wall_clock = wall = ManualClock(START)
     client = app.test_client()
     for _ in range(5):
         assert do_login(client, "hefei", "bad").status_code == 200
     blocked = do_login(client, "hefei", PASSWORD)
     assert blocked.status_code == 429
     assert "登录失败次数过多" in blocked.get_data(as_text=True)
+    # the count is in the database: another process (a second app) sees it too
+    assert do_login(make_app(rt).test_client(), "HEFEI", PASSWORD).status_code == 429
     # another username from the same address is not blocked
     assert do_login(app.test_client(), "wuhu").status_code == 302
-    limiter = app.extensions["duban_login_limiter"]
-    limiter.window = timedelta(0)  # the window has passed
+    wall.advance(timedelta(minutes=16))  # the window has passed
     assert do_login(client, "hefei", PASSWORD).status_code == 302
+
+
+def test_spraying_one_password_over_many_users_is_slowed(app: Flask, rt: Runtime) -> None:
+    rt.wall_clock = ManualClock(START)
+    for n in range(20):
+        assert do_login(app.test_client(), f"user{n}", "Spring2018!").status_code == 200
+    assert do_login(app.test_client(), "hefei", PASSWORD).status_code == 429
 
 
 def test_session_is_permanent_with_eight_hours_and_safe_flags(client: FlaskClient) -> None:

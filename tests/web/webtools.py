@@ -20,7 +20,7 @@ START = datetime(2018, 9, 15, 9, 0, tzinfo=CHINA_TZ)
 # username -> (role, unit)
 ACCOUNTS: dict[str, tuple[Role, str | None]] = {
     "admin": (Role.ADMIN, None),
-    "duchao": (Role.SUPERVISOR, "jxw"),
+    "duchao": (Role.SUPERVISOR, "dcs"),
     "hefei": (Role.LIAISON, "hefei"),
     "wuhu": (Role.LIAISON, "wuhu"),
     "jxw": (Role.LIAISON, "jxw"),
@@ -59,8 +59,8 @@ def do_login(client: FlaskClient, username: str, password: str = PASSWORD) -> An
     response = client.post("/login", data={"username": username, "password": password,
                                            "csrf_token": token})
     if response.status_code == 302:  # the session was renewed: so was the token
-        page = client.get(response.headers["Location"]).get_data(as_text=True)
-        TOKENS[client] = csrf_token(page)
+        page = client.get(response.headers["Location"], follow_redirects=True)
+        TOKENS[client] = csrf_token(page.get_data(as_text=True))
     return response
 
 

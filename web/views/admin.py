@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from engine import accounts, audit
+from engine import admin
 from engine.errors import ClockError
-from engine.models import Role, Unit, UnitName, User
+from engine.models import Role, Unit, User
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import ClockForm, ConfirmForm, UnitNameForm, UserForm
-from web.views.common import act, clock, clock_is_simulated, db, runtime, today_date
+from web.views.common import act, actor, clock, clock_is_simulated, db, runtime, today_date
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 MAX_ADVANCE_DAYS = 400
@@ -32,24 +31,16 @@ def users() -> str | Response:
     form.unit_id.choices = [SelectChoice("", "（无）")] + [
         SelectChoice(uid, name) for uid, name in names.items()]
     if form.validate_on_submit():
-        password = accounts.new_password()
-        made = act(lambda: accounts.create_user(
-            s, clock(), username=form.username.data, display_name=form.display_name.data,
-            role=Role(form.role.data), password=password, unit_id=form.unit_id.data or None,
-            email=form.email.data or None, actor=current_user.username))
+        made = act(lambda: admin.create_account(
+            s, clock(), actor(), username=form.username.data,
+            display_name=form.display_name.data, role=Role(form.role.data),
+            unit_id=form.unit_id.data or None, email=form.email.data or None))
         if made is not None:
-            return render_template("admin/secret.html", title="账号已创建", user=made,
-                                   secret=password, what="初始密码")
+            return render_template("admin/secret.html", title="账号已创建", user=made[0],
+                                   secret=made[1], what="初始密码（首次登录后须修改）")
     rows = list(s.scalars(select(User).order_by(User.role, User.unit_id, User.username)))
     return render_template("admin/users.html", users=rows, form=form, units=names,
                            confirm=ConfirmForm(), title="用户管理")
-
-
-def _user(user_id: int) -> User:
-    user = db().get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
 
 
 def _confirmed() -> None:
@@ -60,40 +51,27 @@ def _confirmed() -> None:
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 @role_required(Role.ADMIN)
 def toggle_active(user_id: int) -> Response:
-    """Deactivate or reactivate an account (never one's own)."""
+    """Deactivate or reactivate an account (never one's own); its sessions end."""
     _confirmed()
-    user = _user(user_id)
-    if user.id == current_user.id:
-        flash("不能停用自己的账号。", "error")
-        return redirect(url_for(".users"))
-
-    def flip() -> None:
-        user.active = not user.active
-        if not user.active:
-            user.api_token_hash = None
-        audit.record(db(), clock(), actor=current_user.username,
-                     action="activate_user" if user.active else "deactivate_user",
-                     object_type="user", object_id=str(user.id))
-
-    act(flip, f"账号 {user.username} 已{'停用' if user.active else '启用'}。")
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404)
+    done = act(lambda: admin.set_active(db(), clock(), actor(), user_id, not user.active))
+    if done is not None:
+        flash(f"账号 {done.username} 已{'启用' if done.active else '停用'}。", "success")
     return redirect(url_for(".users"))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @role_required(Role.ADMIN)
 def reset_password(user_id: int) -> str | Response:
-    """A new random password, shown once; the user's sessions end."""
+    """A new random password, shown once; the user's sessions and API token end."""
     _confirmed()
-    user, password = _user(user_id), accounts.new_password()
-
-    def reset() -> bool:
-        accounts.set_password(db(), clock(), user, password, actor=current_user.username)
-        return True
-
-    if act(reset) is None:
+    done = act(lambda: admin.reset_password(db(), clock(), actor(), user_id))
+    if done is None:
         return redirect(url_for(".users"))
-    return render_template("admin/secret.html", title="密码已重置", user=user, secret=password,
-                           what="新密码")
+    return render_template("admin/secret.html", title="密码已重置", user=done[0],
+                           secret=done[1], what="新密码（登录后须修改；API 令牌已作废）")
 
 
 @bp.route("/users/<int:user_id>/token", methods=["POST"])
@@ -101,15 +79,22 @@ def reset_password(user_id: int) -> str | Response:
 def issue_token(user_id: int) -> str | Response:
     """A new API token, shown once (only its SHA-256 is stored)."""
     _confirmed()
-    user = _user(user_id)
-    if not user.active:
-        flash("停用的账号不能签发令牌。", "error")
+    done = act(lambda: admin.issue_token(db(), clock(), actor(), user_id))
+    if done is None:
         return redirect(url_for(".users"))
-    token = act(lambda: accounts.issue_token(db(), clock(), user, actor=current_user.username))
-    if token is None:
-        return redirect(url_for(".users"))
-    return render_template("admin/secret.html", title="API 令牌已签发", user=user, secret=token,
-                           what="API 令牌（Authorization: Bearer …）")
+    return render_template("admin/secret.html", title="API 令牌已签发", user=done[0],
+                           secret=done[1], what="API 令牌（Authorization: Bearer …）")
+
+
+@bp.route("/users/<int:user_id>/token/revoke", methods=["POST"])
+@role_required(Role.ADMIN)
+def revoke_token(user_id: int) -> Response:
+    """Withdraw the user's API token."""
+    _confirmed()
+    done = act(lambda: admin.revoke_token(db(), clock(), actor(), user_id))
+    if done is not None:
+        flash(f"账号 {done.username} 的 API 令牌已撤销。", "success")
+    return redirect(url_for(".users"))
 
 
 @bp.route("/units")
@@ -129,31 +114,13 @@ def units() -> str:
 @role_required(Role.ADMIN)
 def rename_unit(unit_id: str) -> Response:
     """A new name valid from a date; the previous name ends that day."""
-    s = db()
-    unit = s.get(Unit, unit_id)
-    if unit is None:
-        abort(404)
     form = UnitNameForm()
     if not form.validate():
         flash("请填写新名称和启用日期。", "error")
         return redirect(url_for(".units"))
-
-    def rename() -> None:
-        from engine.errors import ValidationError
-
-        start = form.valid_from.data
-        if any(n.valid_from and n.valid_from >= start for n in unit.names):
-            raise ValidationError("启用日期须晚于现有名称的启用日期")
-        for n in unit.names:
-            if n.valid_to is None:
-                n.valid_to = start
-        unit.names.append(UnitName(name=form.name.data.strip(), valid_from=start,
-                                   short_name=(form.short_name.data or "").strip() or None))
-        audit.record(s, clock(), actor=current_user.username, action="rename_unit",
-                     object_type="unit", object_id=unit.id,
-                     after={"name": form.name.data, "valid_from": start})
-
-    act(rename, "单位名称已更新。")
+    act(lambda: admin.rename_unit(db(), clock(), actor(), unit_id, name=form.name.data,
+                                  short_name=form.short_name.data,
+                                  valid_from=form.valid_from.data), "单位名称已更新。")
     return redirect(url_for(".units"))
 
 

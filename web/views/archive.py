@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import Select, or_, select
 from werkzeug.wrappers import Response
 
-from engine.models import Blob, Role
+from engine import access
+from engine.models import Blob
 from engine.units import unit_names
 from notifications.models import Document
-from web.views.common import db, today_date
+from web.views.common import actor, db, today_date
 from web.views.files import send_bytes
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
@@ -21,8 +22,9 @@ LIMIT = 500
 def _visible() -> Select[Document]:
     """Documents the user may read: all for supervisors and admins; own and general for liaisons."""
     q = select(Document)
-    if current_user.role == Role.LIAISON:
-        q = q.where(or_(Document.unit_id == current_user.unit_id, Document.unit_id.is_(None)))
+    unit = access.readable_addressee(actor())
+    if unit is not None:
+        q = q.where(or_(Document.unit_id == unit, Document.unit_id.is_(None)))
     return q
 
 

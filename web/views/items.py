@@ -10,10 +10,10 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from engine import queries, service
+from engine import access, queries, service
 from engine.attachments import ACCEPT, ALLOWED_TEXT
 from engine.errors import ValidationError
-from engine.models import ACTIONABLE, Attachment, ItemRole, Role, WorkItem
+from engine.models import Attachment, Evidence, Instance, ItemRole, Role, WorkItem
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import EvidenceForm, ExtensionRequestForm, ReviewForm
@@ -21,19 +21,6 @@ from web.views.common import act, actor, clock, db, runtime, today_date
 from web.views.files import attachment_response, store_files
 
 bp = Blueprint("items", __name__, url_prefix="/items")
-
-
-def _may_act(detail: queries.ItemDetail) -> bool:
-    """Whether the logged-in liaison may work on this item now."""
-    item = detail.item
-    return (current_user.role == Role.LIAISON and item.unit_id == current_user.unit_id
-            and item.role is not ItemRole.SUPERVISOR and item.status in ACTIONABLE)
-
-
-def _may_review(detail: queries.ItemDetail) -> bool:
-    """Whether the logged-in supervisor may decide this item now."""
-    return (current_user.role == Role.SUPERVISOR and detail.item.role is ItemRole.SUPERVISOR
-            and detail.item.status in ACTIONABLE)
 
 
 @bp.route("/<int:item_id>")
@@ -48,7 +35,7 @@ def show(item_id: int) -> str:
     drafted = _draft_attachments(draft)
     return render_template(
         "items/show.html", d=detail, form=form, ext_form=ExtensionRequestForm(),
-        review_form=ReviewForm(), may_act=_may_act(detail), may_review=_may_review(detail),
+        review_form=ReviewForm(),
         numbers=draft.get("numbers") or _last_numbers(detail), drafted=drafted,
         units=unit_names(s, today_date(), ids), title=detail.item.title,
         max_mb=runtime().config.upload_max_bytes // (1024 * 1024), accept=ACCEPT,
@@ -145,8 +132,13 @@ def extension(item_id: int) -> Response:
 @bp.route("/files/<int:attachment_id>")
 @login_required
 def download(attachment_id: int) -> Response:
-    """An attachment, for its own unit and for supervisors and admins."""
-    att = db().get(Attachment, attachment_id)
-    if att is None or (current_user.role == Role.LIAISON and att.unit_id != current_user.unit_id):
+    """An attachment, for the units and people engine.access allows."""
+    s = db()
+    att = s.get(Attachment, attachment_id)
+    lead = None
+    if att is not None and att.evidence_id is not None:
+        lead = s.scalar(select(Instance.lead_unit_id).join(
+            Evidence, Evidence.instance_id == Instance.id).where(Evidence.id == att.evidence_id))
+    if att is None or not access.may_download(actor(), att, lead):
         abort(404)
     return attachment_response(att)

@@ -138,6 +138,9 @@ def item_light(item: WorkItem) -> Light:
     return light(item.status, item.due_date, today_date())
 
 
-def can_download(att: Attachment) -> bool:
-    """Whether the logged-in user may fetch this attachment."""
-    return current_user.role != Role.LIAISON or att.unit_id == current_user.unit_id
+def can_download(att: Attachment, lead_unit_id: str | None = None) -> bool:
+    """Whether the logged-in user may fetch this attachment (engine.access decides)."""
+    from engine import access
+    from web.views.common import actor
+
+    return access.may_download(actor(), att, lead_unit_id)

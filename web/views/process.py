@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from engine import bpmn, queries
+from engine import access, bpmn, queries
 from engine.models import Instance, Role, WorkItem
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import UrgeForm
-from web.views.common import act, clock, db, today_date
+from web.views.common import act, actor, clock, db, today_date
 
 bp = Blueprint("process", __name__, url_prefix="/process")
 
 
 def _visible_instance(instance_id: int) -> Instance:
-    """The instance if the user may see it; a liaison only when the own unit takes part."""
+    """The instance if the user may see it (engine.access): 404 otherwise."""
     s = db()
     inst = s.get(Instance, instance_id)
     if inst is None:
         abort(404)
-    if current_user.role == Role.LIAISON:
-        takes_part = s.scalar(select(WorkItem.id).where(
-            WorkItem.instance_id == inst.id, WorkItem.unit_id == current_user.unit_id).limit(1))
-        if inst.lead_unit_id != current_user.unit_id and takes_part is None:
-            abort(404)
+    units = set(s.scalars(select(WorkItem.unit_id).where(WorkItem.instance_id == inst.id)))
+    if not access.may_see_instance(actor(), inst, units):
+        abort(404)
     return inst
 
 
@@ -37,12 +35,16 @@ def show(instance_id: int) -> str:
     """The diagram with completed and current steps, and the audit trail beside it."""
     s, today = db(), today_date()
     inst = _visible_instance(instance_id)
+    who = actor()
     items = list(s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id)
                            .order_by(WorkItem.id)))
-    if current_user.role == Role.LIAISON:
-        items = [w for w in items if w.unit_id == current_user.unit_id]
+    whole = access.View.HISTORY in access.views(who, inst)
+    if not whole:
+        items = [w for w in items if w.unit_id == who.unit_id]
+    history = (queries.instance_history(s, inst.id) if whole else
+               [e for w in items for e in queries.audit_history(s, "work_item", w.id)])
     return render_template(
-        "board/process.html", inst=inst, items=items, history=queries.instance_history(s, inst.id),
+        "board/process.html", inst=inst, items=items, history=history,
         units=unit_names(s, today, {inst.lead_unit_id, *(w.unit_id for w in items)}),
         urge_form=UrgeForm(), title=f"流程 · 任务{inst.task.number}")
 
@@ -75,5 +77,5 @@ def _enqueue_urge(inst: Instance, message: str) -> None:
     """Queue the 催办 mail and an in-app note for the lead unit."""
     from notifications.reminders import manual_urge
 
-    manual_urge(db(), clock(), actor=current_user.username, inst=inst, message=message,
+    manual_urge(db(), clock(), actor=actor(), inst=inst, message=message,
                 link=url_for("process.show", instance_id=inst.id))
