@@ -57,9 +57,11 @@ demo: setup
 	$(DEMO_ENV) $(VENV)/bin/duban serve --host $(HOST) --port $(PORT)
 
 test: setup
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q
 
 lint: venv
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check engine web notifications cli simulator tests benchmarks scripts
 	$(VENV)/bin/mypy
 

@@ -4,8 +4,8 @@ A file is accepted only when its bytes are one of the allowed kinds (PDF, PNG, J
 Open XML, Office 97-2003, OFD, UTF-8 text) and its extension names that same kind, so a renamed
 executable or web page is refused with a message naming the file. Content lives under
 ``blob_dir/ab/cd/<sha256>``, written atomically and shared by identical uploads; each upload gets
-its own ``Attachment`` row. A blob whose transaction later rolls back stays as an orphan
-(harmless: nothing points at it, and the same content reuses it).
+its own ``Attachment`` row. An upload no evidence claims is deleted when it is removed from a
+draft, and by the scheduler two days after its upload when no draft lists it either.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ import re
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.errors import NotFoundError, StateError, ValidationError
-from engine.models import Attachment, Unit
+from engine.models import Attachment, Unit, WorkItem
 
 
 @dataclass(frozen=True)
@@ -300,3 +303,44 @@ def open_attachment(blob_dir: Path, att: Attachment) -> bytes:
     if len(data) != att.size or hashlib.sha256(data).hexdigest() != att.sha256:
         raise StateError(f"附件“{att.filename}”的存储内容已损坏：与登记的哈希不符")
     return data
+
+
+MAX_FILES_PER_REQUEST = 10
+UNCLAIMED_FOR = timedelta(days=2)
+
+
+def discard_unclaimed(session: Session, blob_dir: Path, unit_id: str,
+                      ids: Sequence[int]) -> int:
+    """Delete the unit's uploads that no evidence claimed (removed from a draft)."""
+    rows = [a for a in session.scalars(select(Attachment).where(
+        Attachment.id.in_(list(ids)), Attachment.unit_id == unit_id,
+        Attachment.evidence_id.is_(None)))]
+    for att in rows:
+        session.delete(att)
+    session.flush()
+    _drop_unused_blobs(session, blob_dir, {a.sha256 for a in rows})
+    return len(rows)
+
+
+def prune_unclaimed(session: Session, clock: Clock, blob_dir: Path) -> int:
+    """Delete uploads older than ``UNCLAIMED_FOR`` that no evidence claimed and no draft lists."""
+    cutoff = clock.now() - UNCLAIMED_FOR
+    drafted = {int(i) for draft in session.scalars(select(WorkItem.draft).where(
+        WorkItem.draft.is_not(None))) if isinstance(draft, dict)
+        for i in draft.get("attachment_ids", []) if isinstance(i, int)}
+    rows = [a for a in session.scalars(select(Attachment).where(
+        Attachment.evidence_id.is_(None), Attachment.created_at < cutoff)) if a.id not in drafted]
+    for att in rows:
+        session.delete(att)
+    session.flush()
+    _drop_unused_blobs(session, blob_dir, {a.sha256 for a in rows})
+    return len(rows)
+
+
+def _drop_unused_blobs(session: Session, blob_dir: Path, digests: set[str]) -> None:
+    """Remove stored files whose content no attachment row refers to any more."""
+    if not digests:
+        return
+    still = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(digests))))
+    for digest in digests - still:
+        blob_path(blob_dir, digest).unlink(missing_ok=True)

@@ -102,8 +102,10 @@ def _check_numbers(inst: Instance, numbers: dict[str, Any]) -> dict[str, float]:
         if raw is None or raw == "":
             continue
         try:
+            if isinstance(raw, bool):
+                raise TypeError(raw)
             value = float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValidationError(f"指标“{targets[key]['label']}”应为数字，而不是“{raw}”") from None
         limit = max(targets[key]["amount"], 1) * MAX_NUMBER_FACTOR
         if not math.isfinite(value) or value < 0 or value > limit:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.clock import Clock, overdue_from, today
+from engine.errors import ValidationError
 from engine.lights import Light, light
 from engine.models import (
     Cycle,
@@ -314,7 +315,13 @@ def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:
         if unit_id != "office":
             add_note(s, clock.now(), key=key, unit_id=unit_id, kind="bulletin", title=subject,
                      body=text, link=f"/archive/{doc.id}.pdf")
-        if addresses:
-            enqueue(s, clock, dedupe_key=key, kind="bulletin", to=addresses, subject=subject,
-                    text=text, related=("document", doc.id), stored=attachment)
+        if not addresses:
+            continue
+        try:  # one unit's bad address must not stop the others' mail
+            with s.begin_nested():
+                enqueue(s, clock, dedupe_key=key, kind="bulletin", to=addresses,
+                        subject=subject, text=text, related=("document", doc.id),
+                        stored=attachment)
             sent.update(a[1].lower() for a in addresses)
+        except ValidationError:
+            log.exception("bulletin %s: mail to %s not queued", doc.number, unit_id)

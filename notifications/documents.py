@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -262,14 +263,20 @@ def _render(template: str, doc: NoticeDoc | BulletinDoc, **context: Any) -> str:
     try:
         return _environment().get_template(template).render(
             doc=doc, masthead_size=f"{size:.1f}mm", self_ref=self_reference(doc.office),
-            printer=f"{doc.office}办公室", title_lines=title_lines, **context)
+            printer=printing_office(doc.office), title_lines=title_lines, **context)
     except DubanError:
         raise
     except Exception as exc:  # a template fault must not reach the user as a traceback
         raise DocumentError(f"notifications/templates/{template}：公文排版失败：{exc}") from exc
 
 
-SELF_REFERENCES = (("委员会", "我委"), ("办公室", "我办"), ("厅", "我厅"), ("委", "我委"),
+def printing_office(office: str) -> str:
+    """The 版记's 印发机关: a department's general office, or an office that is one itself."""
+    return office if office.endswith(("室", "办")) else f"{office}办公室"
+
+
+SELF_REFERENCES = (("委员会", "我委"), ("办公室", "我办"), ("督查室", "我室"), ("室", "我室"),
+                   ("厅", "我厅"), ("委", "我委"),
                    ("局", "我局"), ("办", "我办"), ("院", "我院"), ("部", "我部"))
 
 
@@ -333,6 +340,27 @@ def _environment() -> Environment:
 
 
 # ---------------------------------------------------------------- PDF
+@functools.cache
+def local_fetcher() -> Any:
+    """WeasyPrint may fetch only ``data:`` URLs and files of the templates folder: a task text
+    or a unit name that smuggled in an ``<img src=http://…>`` or ``file:///etc/…`` gets nothing
+    (defence in depth: the templates escape everything already)."""
+    from weasyprint.urls import URLFetcher
+
+    root = TEMPLATES.resolve()
+
+    class LocalFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parts = urlsplit(url)
+            if parts.scheme == "file":
+                path = Path(unquote(parts.path)).resolve()
+                if not (path.is_relative_to(root) and path.is_file()):
+                    raise ValueError(f"文书不能引用模板目录以外的文件：{url[:80]}")
+            return super().fetch(url, headers)
+
+    return LocalFetcher(allowed_protocols=("data", "file"), allow_redirects=False)
+
+
 def render_pdf(html: str) -> bytes:
     """Lay out an HTML document as PDF bytes with WeasyPrint (imported here, it is slow)."""
     try:
@@ -340,7 +368,7 @@ def render_pdf(html: str) -> bytes:
     except (ImportError, OSError) as exc:
         raise DocumentError(f"无法加载 PDF 排版组件 WeasyPrint：{exc}") from exc
     try:
-        pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+        pdf = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=local_fetcher()).write_pdf()
     except Exception as exc:
         raise DocumentError(f"PDF 生成失败：{exc}") from exc
     if not pdf:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Role, Unit, User
+from engine.text import EMAIL, has_control
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,10 @@ class Recipients:
         if found:
             return found
         unit = self._s.get(Unit, unit_id)
-        if unit is not None and unit.email:
-            return [(unit.name_on(self._day), unit.email)]
+        usable = self._usable(unit.name_on(self._day), unit.email, unit_id) \
+            if unit is not None and unit.email else None
+        if usable is not None:
+            return [usable]
         if unit_id not in self._warned:
             self._warned.add(unit_id)
             log.warning("unit %s has no liaison with an email and no unit email: "
@@ -66,8 +69,18 @@ class Recipients:
                 select(User.display_name, User.email).where(
                     User.unit_id == unit_id, User.role == role, User.active.is_(True),
                     User.email.is_not(None), User.email != "").order_by(User.id))
-            self._cache[key] = [(name, email) for name, email in rows if email]
+            self._cache[key] = [usable for name, email in rows
+                                if (usable := self._usable(name, email, unit_id))]
         return self._cache[key]
+
+    def _usable(self, name: str, email: str | None, unit_id: str) -> Address | None:
+        """An address as it may go into a header: a bad stored one is skipped (and logged),
+        so one unit's typo never blocks the mail to every other unit."""
+        if not email or not EMAIL.fullmatch(email):
+            if email:
+                log.warning("unit %s: skipping malformed address %r", unit_id, email)
+            return None
+        return ("".join(ch for ch in name if not has_control(ch)), email)
 
 
 def merged(*groups: Iterable[Address]) -> list[Address]:

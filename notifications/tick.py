@@ -97,6 +97,14 @@ def step_bulletins(rt: Runtime) -> int:
     return bulletins.bulletins(rt.sessions, now_once(rt), conf.calendar, contact=conf.contact)
 
 
+def step_prune_uploads(rt: Runtime) -> int:
+    """Delete uploads no evidence claimed and no draft lists, two days after their upload."""
+    from engine.attachments import prune_unclaimed
+
+    with rt.sessions() as s, s.begin():
+        return prune_unclaimed(s, rt.clock, rt.config.blob_dir)
+
+
 def step_deliver(rt: Runtime) -> int:
     """Send the outbox through the configured transport."""
     return mail.deliver(rt.sessions, rt.clock, transport_from_config(rt.config))
@@ -109,6 +117,7 @@ STEPS: list[tuple[str, Callable[[Runtime], int]]] = [
     ("mark_overdue", step_mark_overdue),
     ("escalate", step_escalate),
     ("bulletins", step_bulletins),
+    ("prune_uploads", step_prune_uploads),
     ("deliver", step_deliver),
 ]
 

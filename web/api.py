@@ -14,6 +14,8 @@ from engine.models import Role, WorkItem
 from engine.queries import board as board_rows
 from engine.service import Actor
 from web.api_doc import openapi_document
+from web.api_input import body
+from web.params import small_int
 from web.views.common import clock, db, today_date
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -91,24 +93,13 @@ def item(item_id: int) -> Response:
     })
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        abort(400)
-    return data
-
-
 @bp.post("/items/<int:item_id>/submit")
 def submit(item_id: int) -> Response:
     """Submit evidence: ``{"text": ..., "numbers": {...}, "attachment_ids": [...]}``."""
-    data, s = _body(), db()
-    numbers = data.get("numbers") or {}
-    ids = data.get("attachment_ids") or []
-    if not isinstance(numbers, dict) or not isinstance(ids, list) or \
-            not all(isinstance(i, int) for i in ids):
-        abort(400)
-    done = service.submit(s, clock(), _actor(), item_id, text=str(data.get("text") or ""),
-                          numbers=numbers, attachment_ids=ids)
+    data, s = body("Submission"), db()
+    done = service.submit(s, clock(), _actor(), item_id, text=data["text"],
+                          numbers=data.get("numbers") or {},
+                          attachment_ids=data.get("attachment_ids") or [])
     s.commit()
     return jsonify(item_json(done, today_date()))
 
@@ -118,9 +109,7 @@ def review(item_id: int) -> Response:
     """Review: ``{"approve": true}`` or ``{"approve": false, "reason": "..."}``."""
     if _actor().role is not Role.SUPERVISOR:
         abort(403)
-    data, s = _body(), db()
-    if not isinstance(data.get("approve"), bool):
-        abort(400)
+    data, s = body("Decision"), db()
     done = service.review(s, clock(), _actor(), item_id, approve=data["approve"],
                           reason=data.get("reason"))
     s.commit()
@@ -132,8 +121,7 @@ def board() -> Response:
     """The board rows, filtered like the page (supervisors and admins)."""
     if _actor().role is Role.LIAISON:
         abort(403)
-    raw_task = request.args.get("task", "")
-    rows = board_rows(db(), today_date(), task=int(raw_task) if raw_task.isdigit() else None,
+    rows = board_rows(db(), today_date(), task=small_int(request.args.get("task")),
                          unit=request.args.get("unit") or None,
                          cycle=request.args.get("cycle") or None,
                          status=request.args.get("status") or None)

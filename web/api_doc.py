@@ -14,8 +14,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 ERRORS = {"401": {"$ref": "#/components/responses/Unauthorized"},
-          "403": _json(_ref("Error"), "无权执行"), "404": _json(_ref("Error"), "不存在")}
-ITEM_ID = [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+          "403": _json(_ref("Error"), "无权执行"), "404": _json(_ref("Error"), "不存在"),
+          "413": _json(_ref("Error"), "请求体过大（JSON 至多 256 KiB）")}
+ITEM_ID = [{"name": "item_id", "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}}]
 BOARD_FILTERS = [{"name": n, "in": "query", "required": False, "schema": {"type": t},
                   "description": d} for n, t, d in (
     ("task", "integer", "任务编号"), ("unit", "string", "牵头单位 id"),
@@ -39,13 +41,20 @@ SCHEMAS: dict[str, Any] = {
         "task": {"type": "object"}, "cycle": {"type": "object"},
         "evidence": {"type": "array", "items": {"type": "object"}},
         "reviews": {"type": "array", "items": {"type": "object"}}}}]},
-    "Submission": {"type": "object", "required": ["text"], "properties": {
+    "Submission": {"type": "object", "required": ["text"], "additionalProperties": False,
+                   "properties": {
         "text": {"type": "string", "maxLength": 20000},
-        "numbers": {"type": "object", "additionalProperties": {"type": "number"}},
-        "attachment_ids": {"type": "array", "items": {"type": "integer"}}}},
-    "Decision": {"type": "object", "required": ["approve"], "properties": {
+        "numbers": {"type": "object", "maxProperties": 50,
+                    "additionalProperties": {"type": ["number", "null"],
+                                             "minimum": 0, "maximum": 1e15}},
+        "attachment_ids": {"type": "array", "maxItems": 20,
+                           "items": {"type": "integer", "minimum": 1,
+                                     "maximum": 9223372036854775807}}}},
+    "Decision": {"type": "object", "required": ["approve"], "additionalProperties": False,
+                 "properties": {
         "approve": {"type": "boolean"},
-        "reason": {"type": "string", "description": "退回时必填"}}},
+        "reason": {"type": ["string", "null"], "maxLength": 4000,
+                   "description": "退回时必填"}}},
     "BoardRow": {"type": "object", "properties": {
         "instance_id": {"type": "integer"}, "task_number": {"type": "integer"},
         "task_title": {"type": "string"}, "unit_id": {"type": "string"},
@@ -62,7 +71,9 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "督办 Duban API", "version": "1.0.0",
                  "description": "待办、事项、报送、审核与督办总览。使用管理员签发的令牌："
-                                "Authorization: Bearer <token>。"},
+                                "Authorization: Bearer <token>。请求体按本文档的模式校验："
+                                "类型不符、缺少字段、多余字段、超长或非 JSON 的请求体返回 400，"
+                                "error 字段说明哪个字段有误；不存在或无权查看的事项返回 404。"},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from engine.config import ROOT
 from engine.errors import DubanError
 from web import auth, security
+from web.params import IdConverter
 from web.views.common import close_db, http_status, template_globals
 from web.views.nav import cn_date, filesize, role_label
 
@@ -35,14 +36,15 @@ ERROR_TEXT = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404
 def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:
     """Build the web app around an engine runtime (opened from the environment if not given)."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter  # ids beyond BIGINT are 404, not a 500
     app.config.from_mapping(config or {})
     if runtime is None:
         from engine.runtime import open_runtime
 
         runtime = open_runtime()
     app.extensions["duban_runtime"] = runtime
-    app.config.setdefault("MAX_CONTENT_LENGTH", runtime.config.upload_max_bytes * 5 + 65536)
     security.configure(app, runtime.config, config or {})
+    security.limit_requests(app, runtime.config, config or {})  # before CSRF parses a body
     csrf.init_app(app)
     auth.init_app(app)
     _register_blueprints(app)

@@ -46,6 +46,36 @@ def configure(app: Flask, config: Config, given: Mapping[str, Any]) -> None:
     app.after_request(add_headers)
 
 
+SMALL_BODY = 256 * 1024            # any form or JSON body but an evidence upload
+UPLOAD_ENDPOINTS = frozenset({"items.evidence"})
+
+
+def limit_requests(app: Flask, config: Config, given: Mapping[str, Any]) -> None:
+    """Refuse oversized bodies with 413 before anything parses them.
+
+    Only a logged-in user's evidence form may carry files (up to MAX_FILES_PER_REQUEST of
+    ``upload_max_bytes`` each); every other request, and every anonymous one, is small.
+    """
+    from engine.attachments import MAX_FILES_PER_REQUEST
+
+    if "MAX_CONTENT_LENGTH" not in given:
+        app.config["MAX_CONTENT_LENGTH"] = (config.upload_max_bytes * MAX_FILES_PER_REQUEST
+                                            + SMALL_BODY)
+    app.config.setdefault("MAX_FORM_MEMORY_SIZE", SMALL_BODY)
+    app.config["MAX_FORM_PARTS"] = 100
+
+    @app.before_request
+    def _small_unless_upload() -> None:
+        from flask import abort
+        from flask_login import current_user
+
+        size = request.content_length
+        if size is None or size <= SMALL_BODY:
+            return
+        if request.endpoint not in UPLOAD_ENDPOINTS or not current_user.is_authenticated:
+            abort(413)
+
+
 def _secret(data_dir: Path) -> str:
     """A random key kept under the data directory so every worker process shares it."""
     path = data_dir / "secret_key"

@@ -16,7 +16,7 @@ from engine.models import Unit
 from notifications.models import Document, DocumentKind
 
 RENAMED_ON = date(2018, 10, 26)
-OLD, NEW = "安徽省经济和信息化委员会", "安徽省经济和信息化厅"
+OLD, NEW = ("安徽省经济和信息化委员会", "省经信委"), ("安徽省经济和信息化厅", "省经信厅")
 OVERDUE_LIST = re.compile(r"以下单位仍有任务逾期未办结，予以通报：(.*?)逾期未办结任务清单见附件")
 NO_OVERDUE = "未发现逾期未办结任务"
 OVERDUE_ANNEX = "逾期未办结任务清单"
@@ -77,26 +77,31 @@ def test_every_bulletin_names_exactly_the_units_overdue_on_its_date(
         listed = dict(re.findall(r"([^、（）：]+)（任务([0-9、]+)）", match.group(1)))
         assert set(listed) == set(want), doc.number
         # the annex lists one line per overdue item: the unit's name once per item
-        office = _names(replay, doc.issued_on)["jxw"]
-        annex = text[text.rindex(OVERDUE_ANNEX):text.rindex(f"{office}办公室")]
+        office = _names(replay, doc.issued_on)["dcs"]
+        annex = text[text.rindex(OVERDUE_ANNEX):text.rindex(office)]  # up to the 版记
         for name, count in want.items():
             assert annex.count(name) == count, (doc.number, name)
     assert seen_overdue, "some bulletin should report overdue units"
 
 
 @pytest.mark.parametrize("kind", list(DocumentKind))
-def test_the_supervising_office_signs_under_its_name_of_the_day(
+def test_the_supervising_office_signs_and_names_units_of_the_day(
         documents: dict[DocumentKind, list[tuple[Document, str]]], kind: DocumentKind) -> None:
+    """The office (省政府督查室) signs every document with its date; a unit renamed while the
+    policy runs (省经济和信息化委 -> 厅 on 2018-10-26) appears under its name of the day."""
+    office = "安徽省人民政府督查室"
     docs = documents[kind]
-    before = [(doc, text) for doc, text in docs if doc.issued_on < RENAMED_ON]
-    after = [(doc, text) for doc, text in docs if doc.issued_on >= RENAMED_ON]
-    assert before and after
-    for doc, text in before:
-        assert text.count(OLD) >= 2 and NEW not in text, doc.number  # masthead and signature
-        assert f"{OLD}{_cn(doc.issued_on)}" in text, doc.number      # signature, then date
-    for doc, text in after:
-        assert text.count(NEW) >= 2 and OLD not in text, doc.number
-        assert f"{NEW}{_cn(doc.issued_on)}" in text, doc.number
+    for doc, text in docs:
+        assert text.count(office) >= 2, doc.number  # masthead and signature
+        assert f"{office}{_cn(doc.issued_on)}" in text, doc.number  # signature, then date
+    if kind is DocumentKind.NOTICE:
+        return
+    assert any(doc.issued_on < RENAMED_ON for doc, _ in docs)
+    assert any(doc.issued_on >= RENAMED_ON for doc, _ in docs)
+    for doc, text in docs:  # every bulletin's table lists the department
+        now, then = (NEW, OLD) if doc.issued_on >= RENAMED_ON else (OLD, NEW)
+        assert any(name in text for name in now), doc.number
+        assert not any(name in text for name in then), doc.number
 
 
 def test_notices_are_addressed_to_their_unit_by_its_name_of_the_day(

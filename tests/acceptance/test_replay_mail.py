@@ -121,7 +121,7 @@ def test_every_bulletin_reached_every_unit_and_the_office_once(
         supervisor = s.scalars(select(User).where(User.role == Role.SUPERVISOR)).one()
         bulletins = {d.id for d in s.scalars(select(Document).where(
             Document.kind == DocumentKind.BULLETIN))}
-    assert supervisor.unit_id == "jxw"  # the supervising office of the policy
+    assert supervisor.unit_id == "dcs"  # the supervising office of the policy
     got: dict[int, Counter[str]] = defaultdict(Counter)
     for m in mails:
         if m.key.startswith("bulletin:"):

@@ -13,6 +13,7 @@ from engine.models import Cycle, PolicyTask, Role, Unit
 from engine.queries import BoardRow, unit_names
 from engine.queries import board as board_rows
 from web.auth import role_required
+from web.params import small_int
 from web.views.attainment import attainment
 from web.views.common import db, today_date
 from web.views.export import board_csv, board_xlsx
@@ -35,9 +36,8 @@ class Filters:
     @classmethod
     def from_args(cls) -> Filters:
         """Parse the query string; unknown values are ignored."""
-        raw_task = request.args.get("task", "")
         status = request.args.get("status") or None
-        return cls(task=int(raw_task) if raw_task.isdigit() else None,
+        return cls(task=small_int(request.args.get("task")),
                    unit=request.args.get("unit") or None, cycle=request.args.get("cycle") or None,
                    status=status if status in dict(STATUS_CHOICES) else None)
 

@@ -12,6 +12,7 @@ from engine import queries
 from engine.models import Role
 from engine.units import unit_names
 from web.auth import role_required
+from web.params import small_int
 from web.views.common import db, today_date
 from web.views.rows import item_rows
 
@@ -21,8 +22,7 @@ PAGE_SIZE = 50
 
 def _page() -> int:
     """The requested page number (1 when missing or malformed)."""
-    raw = request.args.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() else 1
+    return small_int(request.args.get("page")) or 1
 
 
 @bp.route("/")

@@ -11,12 +11,13 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from engine import access, queries, service
-from engine.attachments import ACCEPT, ALLOWED_TEXT
+from engine.attachments import ACCEPT, ALLOWED_TEXT, MAX_FILES_PER_REQUEST, discard_unclaimed
 from engine.errors import ValidationError
 from engine.models import Attachment, Evidence, Instance, ItemRole, Role, WorkItem
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import EvidenceForm, ExtensionRequestForm, ReviewForm
+from web.params import MAX_ID, small_int
 from web.views.common import act, actor, clock, db, runtime, today_date
 from web.views.files import attachment_response, store_files
 
@@ -49,7 +50,7 @@ def _last_numbers(detail: queries.ItemDetail) -> dict[str, Any]:
 
 def _draft_attachments(draft: dict[str, Any]) -> list[Attachment]:
     """The unclaimed attachments a draft refers to (of the user's own unit)."""
-    ids = [int(i) for i in draft.get("attachment_ids", []) if str(i).isdigit()]
+    ids = [v for i in draft.get("attachment_ids", []) if (v := small_int(str(i), maximum=MAX_ID))]
     if not ids:
         return []
     found = db().scalars(select(Attachment).where(Attachment.id.in_(ids))).all()
@@ -80,8 +81,15 @@ def evidence(item_id: int) -> Response:
     if not form.validate():
         abort(400)
     files: list[FileStorage] = [f for f in request.files.getlist(form.files.name) if f.filename]
+    if len(files) > MAX_FILES_PER_REQUEST:
+        flash(f"一次最多上传 {MAX_FILES_PER_REQUEST} 个文件。", "error")
+        return redirect(url_for(".show", item_id=item_id))
     kept = [a.id for a in _draft_attachments(item.draft or {})]
-    removed = {int(i) for i in request.form.getlist("remove_attachment") if i.isdigit()}
+    removed = {v for i in request.form.getlist("remove_attachment")
+               if (v := small_int(i, maximum=MAX_ID))}
+    if removed & set(kept):
+        act(lambda: discard_unclaimed(s, runtime().config.blob_dir, who.unit_id or "",
+                                      sorted(removed & set(kept))))
     kept = [i for i in kept if i not in removed]
     new_ids = act(lambda: store_files(s, who, files)) if files else []
     if new_ids is None:
