@@ -191,14 +191,15 @@ def test_line_breaks_in_names_and_addresses_are_refused(app: Flask, rt: Runtime,
 def test_rename_with_a_line_break_is_refused(app: Flask, rt: Runtime) -> None:
     admin = app.test_client()
     do_login(admin, "admin")
-    admin.post("/admin/units/hefei/names", data={"csrf_token": tok(admin),
-                                                 "name": "合肥市\n人民政府", "valid_from": "2019-01-01"})
+    admin.post("/admin/units/hefei/names", data={
+        "csrf_token": tok(admin), "name": "合肥市\n人民政府", "valid_from": "2019-01-01"})
     with rt.sessions() as s:
         assert len(s.get(Unit, "hefei").names) == 1
 
 
 # 7 --------------------------------------------------------------------------- no server errors
-@pytest.mark.parametrize("path", [f"/items/{BIG}", f"/process/{BIG}", f"/process/{BIG}/diagram.json",
+@pytest.mark.parametrize("path", [f"/items/{BIG}", f"/process/{BIG}",
+                                  f"/process/{BIG}/diagram.json",
                                   f"/items/files/{BIG}", f"/archive/{BIG}.pdf",
                                   f"/admin/users/{BIG}/active", f"/api/v1/items/{BIG}"])
 def test_ids_beyond_bigint_are_not_found(app: Flask, path: str) -> None:
