@@ -151,7 +151,7 @@ def bench_sweep(rt) -> None:  # type: ignore[no-untyped-def]
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rt = make_runtime(Path(tmp))
-        open_cycles(rt.sessions, rt.clock, rt.processes())
+        open_cycles(rt.sessions, rt.clock)
         bench_actions(rt)
         bulk_fill(rt)
         bench_inbox(rt)

@@ -157,7 +157,7 @@ def bench_bulletin(url: str, data_dir: Path, out: Path | None) -> None:
     rt = runtime(url, data_dir, clock)
     from engine.cycles import fire_due_timers, open_cycles
 
-    open_cycles(rt.sessions, clock, rt.processes())
+    open_cycles(rt.sessions, clock)
     _some_done(rt, clock)
     clock.set(datetime(2018, 9, 3, 8, tzinfo=CHINA_TZ))
     fire_due_timers(rt.sessions, clock)

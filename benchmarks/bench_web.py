@@ -71,7 +71,7 @@ def build(data_dir: Path, items: int) -> str:
                                  ("duchao", Role.SUPERVISOR, "dcs")):
             accounts.create_user(s, clock, username=name, display_name=name, role=role,
                                  password=PASSWORD, unit_id=unit)
-    open_cycles(rt.sessions, clock, rt.processes())
+    open_cycles(rt.sessions, clock)
     with rt.sessions() as s, s.begin():
         existing = len(s.scalars(select(WorkItem.id)).all())
         _bulk(s, max(items - existing, 0))

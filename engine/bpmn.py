@@ -73,11 +73,17 @@ def parse_process(path: Path, process_id: str) -> ParsedProcess:
         data = path.read_bytes()
     except OSError as exc:
         raise BpmnError(f"无法读取 BPMN 文件：{exc.strerror}", file=str(path)) from exc
+    return parse_xml(data, process_id, path)
+
+
+def parse_xml(data: bytes, process_id: str, path: Path) -> ParsedProcess:
+    """Validate (XSD and expressions) and parse one process of BPMN XML text; ``path`` names
+    it in messages (a file, or the process of an imported policy)."""
     xml_parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
         tree = etree.fromstring(data, xml_parser).getroottree()
     except etree.XMLSyntaxError as exc:
-        raise BpmnError(f"XML 格式错误：{exc.msg}", file=str(path), line=exc.lineno) from exc
+        raise BpmnError(f"不是有效的 XML：{exc.msg}", file=str(path), line=exc.lineno) from exc
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(tree, str(path))
@@ -159,14 +165,25 @@ _SPEC_KEYS = ("spec", "subprocess_specs")
 
 def new_workflow(parsed: ParsedProcess, data: dict[str, Any]) -> BpmnWorkflow:
     """Start a workflow with ``data`` on its start task and run it to the first human tasks."""
+    return _start(parsed.spec, parsed.subprocess_specs, parsed.process_id, data)
+
+
+def start_from_spec(spec_json: str, process_id: str, data: dict[str, Any]) -> BpmnWorkflow:
+    """Start a workflow of a stored process version (``spec_to_json``), restored once."""
+    spec, subprocess_specs = _restored_specs(spec_json)
+    return _start(spec, subprocess_specs, process_id, data)
+
+
+def _start(spec: Any, subprocess_specs: dict[str, Any], process_id: str,
+           data: dict[str, Any]) -> BpmnWorkflow:
     missing = [key for key in REQUIRED_DATA if key not in data]
     if missing:
-        raise ValidationError(f"启动流程 {parsed.process_id} 缺少数据：{', '.join(missing)}")
+        raise ValidationError(f"启动流程 {process_id} 缺少数据：{', '.join(missing)}")
     if not isinstance(data["supporting_units"], dict):
         raise ValidationError("supporting_units 必须是“单位编号 -> 名称”的字典")
     _check_instant(data["due_at"])
     _check_keys(data)
-    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SafeScriptEngine())
+    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=SafeScriptEngine())
     wf.task_tree.set_data(**data)
     wf.do_engine_steps()
     return wf

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,8 +17,7 @@ from engine.models import Cycle, Instance, InstanceStatus, PolicyTask, Timer
 log = logging.getLogger(__name__)
 
 
-def open_cycles(sessions: sessionmaker[Session], clock: Clock,
-                processes: Mapping[str, bpmn.ParsedProcess]) -> int:
+def open_cycles(sessions: sessionmaker[Session], clock: Clock) -> int:
     """Start one instance per lead unit for every cycle that has opened; returns how many."""
     now = clock.now()
     started = 0
@@ -32,13 +30,12 @@ def open_cycles(sessions: sessionmaker[Session], clock: Clock,
             cycle = s.get(Cycle, cycle_id)
             if cycle is None or cycle.opened_at is not None:
                 continue
-            started += _start_cycle(s, clock, cycle, processes)
+            started += _start_cycle(s, clock, cycle)
             cycle.opened_at = now
     return started
 
 
-def _start_cycle(s: Session, clock: Clock, cycle: Cycle,
-                 processes: Mapping[str, bpmn.ParsedProcess]) -> int:
+def _start_cycle(s: Session, clock: Clock, cycle: Cycle) -> int:
     task: PolicyTask = cycle.task
     spec = instances.latest_spec(s, task.process_id)
     if spec is None:
@@ -50,8 +47,7 @@ def _start_cycle(s: Session, clock: Clock, cycle: Cycle,
             continue
         try:
             with s.begin_nested():
-                instances.start_instance(s, clock, task, cycle, unit_id,
-                                         processes[task.process_id], spec)
+                instances.start_instance(s, clock, task, cycle, unit_id, spec)
             count += 1
         except IntegrityError:
             log.info("instance for %s/%s/%s started elsewhere", task.number, cycle.label, unit_id)

@@ -53,15 +53,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
     return engine
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # pysqlite's own transaction handling begins transactions lazily and not around
-    # SAVEPOINT, so a rolled-back transaction kept what a savepoint in it wrote; SQLAlchemy's
-    # documented fix: turn it off here and emit BEGIN ourselves (``_sqlite_begin``).
-    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -69,8 +65,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+def _sqlite_begin_before_savepoint(conn: Any, _name: str) -> None:
+    """pysqlite begins a transaction only before its first INSERT/UPDATE/DELETE, not before a
+    SAVEPOINT: a savepoint opened first ran in autocommit, its RELEASE committed, and an outer
+    rollback kept what it wrote. Begin the real transaction first. (Reads before it stay
+    outside a snapshot, as pysqlite has them, so a later write never meets a stale one.)"""
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        conn.exec_driver_sql("BEGIN")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

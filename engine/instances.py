@@ -65,7 +65,7 @@ def latest_spec(s: Session, process_id: str) -> ProcessSpec | None:
 
 
 def start_instance(s: Session, clock: Clock, task: PolicyTask, cycle: Cycle, lead_unit_id: str,
-                   parsed: bpmn.ParsedProcess, spec: ProcessSpec) -> Instance:
+                   spec: ProcessSpec) -> Instance:
     """Start the workflow of one obligation and write its first work items."""
     names = unit_names(s, today(clock), task.supporting_unit_ids)
     supporting = {uid: names[uid] for uid in task.supporting_unit_ids if uid in names}
@@ -74,7 +74,7 @@ def start_instance(s: Session, clock: Clock, task: PolicyTask, cycle: Cycle, lea
         "supporting_units": supporting,
         "due_at": overdue_from(cycle.due_date).isoformat() if cycle.due_date else bpmn.FAR_FUTURE,
     }
-    wf = bpmn.new_workflow(parsed, data)
+    wf = bpmn.start_from_spec(_spec_json(spec), spec.process_id, data)
     inst = Instance(task_id=task.id, cycle_id=cycle.id, lead_unit_id=lead_unit_id,
                     spec_id=spec.id, state=bpmn.serialize(wf), status=InstanceStatus.RUNNING,
                     due_date=cycle.due_date, original_due_date=cycle.due_date,
@@ -89,13 +89,17 @@ def start_instance(s: Session, clock: Clock, task: PolicyTask, cycle: Cycle, lea
 _SPEC_JSON: dict[str, str] = {}
 
 
+def _spec_json(spec: ProcessSpec) -> str:
+    """A version's spec text; spec rows never change: read each once per process."""
+    text = _SPEC_JSON.get(spec.digest)
+    if text is None:
+        text = _SPEC_JSON[spec.digest] = spec.spec_json
+    return text
+
+
 def load(s: Session, inst: Instance) -> BpmnWorkflow:
     """The live workflow of an instance (with the restricted script engine)."""
-    spec = inst.spec
-    text = _SPEC_JSON.get(spec.digest)
-    if text is None:  # spec rows never change: read each version's text once per process
-        text = _SPEC_JSON[spec.digest] = spec.spec_json
-    return bpmn.deserialize(inst.state, text)
+    return bpmn.deserialize(inst.state, _spec_json(inst.spec))
 
 
 def save(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, bpmn, instances
+from engine import audit, bpmn, instances, registry
 from engine.clock import Clock
 from engine.models import Cycle, Policy, PolicyTask, Unit, UnitKind, UnitName
 from engine.policy import PolicyDef, TaskDef, UnitDef
@@ -24,6 +24,9 @@ def load_into_db(s: Session, clock: Clock, policy: PolicyDef,
     for order, unit in enumerate(policy.units.values()):
         _upsert_unit(s, unit, order, names_from_file=changed)
     s.flush()
+    for unit in policy.units.values():
+        registry.store_aliases(s, unit.id, unit.aliases)
+    registry.store_groups(s, policy.groups)
     if row is None:
         row = Policy(id=policy.id)
         s.add(row)

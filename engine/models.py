@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     literal_column,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -176,6 +177,31 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class UnitAlias(Base):
+    """Another name a unit is known by in documents (省经济和信息化委): shared by all policies."""
+
+    __tablename__ = "unit_aliases"
+    alias: Mapped[str] = mapped_column(String(100), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+
+
+class UnitGroup(Base):
+    """A group phrase of tables (各市人民政府) and the units it stands for, in order."""
+
+    __tablename__ = "unit_groups"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    members: Mapped[list[str]] = mapped_column(JSON)  # unit ids
+
+
+class PolicyStatus(enum.StrEnum):
+    ACTIVE = "active"      # its cycles open and run
+    ARCHIVED = "archived"  # no new cycles; running obligations go on and stay readable
+
+    @property
+    def label(self) -> str:
+        return {"active": "执行中", "archived": "已归档"}[self.value]
+
+
 class Policy(Base):
     __tablename__ = "policies"
     id: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -185,8 +211,28 @@ class Policy(Base):
     supervisor_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     digest: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[PolicyStatus] = mapped_column(_enum(PolicyStatus), default=PolicyStatus.ACTIVE,
+                                                 server_default="active")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     tasks: Mapped[list[PolicyTask]] = relationship(
         back_populates="policy", order_by="PolicyTask.number")
+
+
+class PolicyVersion(Base):
+    """One version of a policy's table as imported: the tasks, their source and the diff."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("policy_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    source_name: Mapped[str] = mapped_column(String(255))
+    source_kind: Mapped[str] = mapped_column(String(20))
+    digest: Mapped[str] = mapped_column(String(64))
+    tasks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PolicyTask(Base):
@@ -204,6 +250,10 @@ class PolicyTask(Base):
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     process_id: Mapped[str] = mapped_column(String(100))
     supervisor_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    label: Mapped[str | None] = mapped_column(String(40))      # numbering as written: （一）3
+    path: Mapped[list[str]] = mapped_column(JSON, default=list)  # the headings above it
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list)  # vague phrases kept
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     policy: Mapped[Policy] = relationship(back_populates="tasks")
     cycles: Mapped[list[Cycle]] = relationship(back_populates="task", order_by="Cycle.opens_on")
 

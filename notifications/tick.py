@@ -63,7 +63,7 @@ def settings(rt: Runtime) -> Settings:
 
 def step_open_cycles(rt: Runtime) -> int:
     """Start the instances of every cycle that has opened."""
-    return cycles.open_cycles(rt.sessions, rt.clock, rt.processes())
+    return cycles.open_cycles(rt.sessions, rt.clock)
 
 
 def step_fire_timers(rt: Runtime) -> int:

@@ -1,235 +1,38 @@
-"""Write workflows/task_01.bpmn .. task_08.bpmn from one process pattern and per-task names.
+"""Write workflows/task_01.bpmn .. task_08.bpmn from the process pattern (engine.pattern).
 
-The pattern and its element ids are fixed in docs/architecture.md ("engine/bpmn.py and the
-process pattern"); only names change between tasks. Run: ``python scripts/gen_workflows.py``.
+Only the bundled policy's names live here; the pattern itself is engine/pattern.py, which an
+import renders for every task of a new policy. Run: ``python scripts/gen_workflows.py``.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.pattern import ProcessNames, render  # noqa: E402
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
-
-@dataclass(frozen=True)
-class TaskNames:
-    """The task-specific names of one process."""
-
-    number: int
-    title: str        # the process name after "任务N："
-    submit: str       # what the lead unit reports
-    contribute: str   # what each supporting unit provides
-
-
-TASKS: tuple[TaskNames, ...] = (
-    TaskNames(1, "制定“地方版”和“加强版”政策措施",
-              "报送‘地方版’政策措施制定情况", "配合指导政策措施制定"),
-    TaskNames(2, "培育入库并认定“专精特新”中小企业",
-              "报送年度培育入库和认定情况", "配合开展市级培育工作"),
-    TaskNames(3, "培育认定省级小微企业创业基地",
-              "报送年度创业基地认定情况", "配合创业基地培育认定"),
-    TaskNames(4, "培育省中小企业公共服务示范平台",
-              "报送示范平台培育情况", "配合完善平台服务功能"),
-    TaskNames(5, "评选技术能手、技能大奖获得者和“江淮杰出工匠”",
-              "报送技能人才评选情况", "配合组织评选推荐"),
-    TaskNames(6, "设立并运营省中小企业（专精特新）发展基金",
-              "报送发展基金设立运营情况", "配合基金设立与运营"),
-    TaskNames(7, "推动“专精特新”中小企业在“安徽专精特新板”挂牌",
-              "报送年度挂牌推进情况", "配合企业挂牌工作"),
-    TaskNames(8, "建立完善“专精特新”中小企业运行监测体系",
-              "报送运行监测与督促检查情况", "配合运行监测数据报送"),
+TASKS: tuple[ProcessNames, ...] = (
+    ProcessNames("task_01", 1, "制定“地方版”和“加强版”政策措施",
+                 "报送‘地方版’政策措施制定情况", "配合指导政策措施制定"),
+    ProcessNames("task_02", 2, "培育入库并认定“专精特新”中小企业",
+                 "报送年度培育入库和认定情况", "配合开展市级培育工作"),
+    ProcessNames("task_03", 3, "培育认定省级小微企业创业基地",
+                 "报送年度创业基地认定情况", "配合创业基地培育认定"),
+    ProcessNames("task_04", 4, "培育省中小企业公共服务示范平台",
+                 "报送示范平台培育情况", "配合完善平台服务功能"),
+    ProcessNames("task_05", 5, "评选技术能手、技能大奖获得者和“江淮杰出工匠”",
+                 "报送技能人才评选情况", "配合组织评选推荐"),
+    ProcessNames("task_06", 6, "设立并运营省中小企业（专精特新）发展基金",
+                 "报送发展基金设立运营情况", "配合基金设立与运营"),
+    ProcessNames("task_07", 7, "推动“专精特新”中小企业在“安徽专精特新板”挂牌",
+                 "报送年度挂牌推进情况", "配合企业挂牌工作"),
+    ProcessNames("task_08", 8, "建立完善“专精特新”中小企业运行监测体系",
+                 "报送运行监测与督促检查情况", "配合运行监测数据报送"),
 )
-
-# Names shared by every process (element id -> Chinese name).
-COMMON_NAMES = {
-    "start": "周期开始",
-    "fork": "分头办理",
-    "rework": "办理或重新报送",
-    "contributed": "配合完成",
-    "review": "督查审核",
-    "approved": "审核通过？",
-    "closed": "办结销号",
-    "deadline": "办理时限届满",
-    "overdue_escalation": "逾期升级",
-    "escalated": "逾期已上报",
-}
-
-# Lanes: id, name, y, height (the pool is horizontal, lanes stacked top to bottom).
-POOL_X, POOL_W, LANE_X = 100, 1080, 130
-LANES = (
-    ("lane_supporting", "配合单位", 60, 140, ("contribute", "contributed")),
-    ("lane_lead", "牵头单位", 200, 240,
-     ("start", "fork", "rework", "submit", "deadline", "overdue_escalation", "escalated")),
-    ("lane_supervisor", "督查", 440, 140, ("review", "approved", "closed")),
-)
-
-# Shapes: id -> (center x, center y, width, height, label box or None).
-TASK_W, TASK_H, EVENT, GATE = 120, 80, 36, 50
-SHAPES: dict[str, tuple[int, int, int, int, tuple[int, int, int, int] | None]] = {
-    "start": (190, 290, EVENT, EVENT, (162, 312, 56, 14)),
-    "fork": (270, 290, GATE, GATE, (242, 320, 56, 14)),
-    "rework": (360, 290, GATE, GATE, (318, 320, 84, 14)),
-    "submit": (480, 290, TASK_W, TASK_H, None),
-    "deadline": (510, 330, EVENT, EVENT, (420, 352, 80, 14)),
-    "overdue_escalation": (600, 390, EVENT, EVENT, (572, 412, 56, 14)),
-    "escalated": (720, 390, EVENT, EVENT, (685, 412, 70, 14)),
-    "contribute": (480, 130, TASK_W, TASK_H, None),
-    "contributed": (640, 130, EVENT, EVENT, (612, 152, 56, 14)),
-    "review": (830, 510, TASK_W, TASK_H, None),
-    "approved": (960, 510, GATE, GATE, (926, 542, 68, 14)),
-    "closed": (1090, 510, EVENT, EVENT, (1062, 532, 56, 14)),
-}
-
-# Sequence flows: id, source, target, waypoints, name, label box.
-FLOWS: tuple[tuple[str, str, str, tuple[tuple[int, int], ...], str | None,
-                   tuple[int, int, int, int] | None], ...] = (
-    ("flow_start", "start", "fork", ((208, 290), (245, 290)), None, None),
-    ("flow_contribute", "fork", "contribute", ((270, 265), (270, 130), (420, 130)), None, None),
-    ("flow_work", "fork", "rework", ((295, 290), (335, 290)), None, None),
-    ("flow_submit", "rework", "submit", ((385, 290), (420, 290)), None, None),
-    ("flow_contributed", "contribute", "contributed", ((540, 130), (622, 130)), None, None),
-    ("flow_review", "submit", "review", ((540, 290), (830, 290), (830, 470)), None, None),
-    ("flow_decide", "review", "approved", ((890, 510), (935, 510)), None, None),
-    ("flow_approve", "approved", "closed", ((985, 510), (1072, 510)), "同意",
-     (1015, 490, 24, 14)),
-    ("returned", "approved", "rework", ((960, 485), (960, 220), (360, 220), (360, 265)),
-     "退回", (966, 400, 24, 14)),
-    ("flow_overdue", "deadline", "overdue_escalation", ((510, 348), (510, 390), (582, 390)),
-     None, None),
-    ("flow_escalated", "overdue_escalation", "escalated", ((618, 390), (702, 390)), None, None),
-)
-
-
-def _flows_of(node: str) -> str:
-    """The incoming/outgoing references of a flow node."""
-    refs = [f"<bpmn:incoming>{f[0]}</bpmn:incoming>" for f in FLOWS if f[2] == node]
-    refs += [f"<bpmn:outgoing>{f[0]}</bpmn:outgoing>" for f in FLOWS if f[1] == node]
-    return "".join(f"\n      {r}" for r in refs)
-
-
-def _node(tag: str, node: str, names: dict[str, str], extra: str = "", attrs: str = "") -> str:
-    """One flow node element."""
-    body = _flows_of(node) + extra
-    return (f'    <bpmn:{tag} id="{node}" name={quoteattr(names[node])}{attrs}>{body}\n'
-            f"    </bpmn:{tag}>\n")
-
-
-def _process(task: TaskNames, names: dict[str, str]) -> str:
-    """The bpmn:process element of one task."""
-    pid = f"task_{task.number:02d}"
-    lanes = "".join(
-        f'      <bpmn:lane id="{lid}" name="{lname}">\n'
-        + "".join(f"        <bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>\n" for n in nodes)
-        + "      </bpmn:lane>\n"
-        for lid, lname, _, _, nodes in LANES)
-    mi = ("\n      <bpmn:multiInstanceLoopCharacteristics>"
-          "\n        <bpmn:loopDataInputRef>supporting_units</bpmn:loopDataInputRef>"
-          "\n        <bpmn:loopDataOutputRef>contributions</bpmn:loopDataOutputRef>"
-          '\n        <bpmn:inputDataItem id="unit_name" name="unit_name" />'
-          '\n        <bpmn:outputDataItem id="contribution" name="contribution" />'
-          "\n      </bpmn:multiInstanceLoopCharacteristics>")
-    timer = ('\n      <bpmn:timerEventDefinition id="deadline_timer">'
-             '\n        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">due_at</bpmn:timeDate>'
-             "\n      </bpmn:timerEventDefinition>")
-    parts = [
-        f'  <bpmn:process id="{pid}" name={quoteattr(names["process"])} isExecutable="true">\n',
-        '    <bpmn:laneSet id="lanes">\n', lanes, "    </bpmn:laneSet>\n",
-        '    <bpmn:dataObject id="supporting_units" name="配合单位清单" />\n',
-        '    <bpmn:dataObject id="contributions" name="配合单位材料" />\n',
-        _node("startEvent", "start", names),
-        _node("parallelGateway", "fork", names),
-        _node("exclusiveGateway", "rework", names),
-        _node("userTask", "contribute", names, mi),
-        _node("endEvent", "contributed", names),
-        _node("userTask", "submit", names),
-        _node("userTask", "review", names),
-        _node("exclusiveGateway", "approved", names, attrs=' default="returned"'),
-        _node("endEvent", "closed", names,
-              '\n      <bpmn:terminateEventDefinition id="closed_terminate" />'),
-        _node("boundaryEvent", "deadline", names, timer,
-              ' attachedToRef="submit" cancelActivity="false"'),
-        _node("intermediateThrowEvent", "overdue_escalation", names,
-              '\n      <bpmn:escalationEventDefinition id="overdue_escalation_def"'
-              ' escalationRef="escalation_overdue" />'),
-        _node("endEvent", "escalated", names),
-    ]
-    for fid, src, dst, _, fname, _ in FLOWS:
-        name = f" name={quoteattr(fname)}" if fname else ""
-        if fid == "flow_approve":
-            parts.append(f'    <bpmn:sequenceFlow id="{fid}"{name} sourceRef="{src}" '
-                         f'targetRef="{dst}">\n      <bpmn:conditionExpression '
-                         f'xsi:type="bpmn:tFormalExpression">{escape(APPROVE)}'
-                         "</bpmn:conditionExpression>\n    </bpmn:sequenceFlow>\n")
-        else:
-            parts.append(f'    <bpmn:sequenceFlow id="{fid}"{name} sourceRef="{src}" '
-                         f'targetRef="{dst}" />\n')
-    parts.append("  </bpmn:process>\n")
-    return "".join(parts)
-
-
-APPROVE = 'decision == "approve"'
-
-
-def _bounds(x: int, y: int, w: int, h: int) -> str:
-    """A dc:Bounds element."""
-    return f'<dc:Bounds x="{x}" y="{y}" width="{w}" height="{h}" />'
-
-
-def _label(box: tuple[int, int, int, int] | None) -> str:
-    """A bpmndi:BPMNLabel with explicit bounds, or nothing."""
-    return f"\n        <bpmndi:BPMNLabel>{_bounds(*box)}</bpmndi:BPMNLabel>" if box else ""
-
-
-def _diagram(pid: str) -> str:
-    """The BPMNDiagram: pool, lanes, shapes and edges with waypoints."""
-    pool_h = sum(lane[3] for lane in LANES)
-    out = [f'  <bpmndi:BPMNDiagram id="diagram_{pid}">\n',
-           f'    <bpmndi:BPMNPlane id="plane_{pid}" bpmnElement="collaboration_{pid}">\n',
-           f'      <bpmndi:BPMNShape id="participant_{pid}_di" bpmnElement="participant_{pid}"'
-           f' isHorizontal="true">\n        {_bounds(POOL_X, LANES[0][2], POOL_W, pool_h)}\n'
-           "      </bpmndi:BPMNShape>\n"]
-    for lid, _, y, h, _ in LANES:
-        out.append(f'      <bpmndi:BPMNShape id="{lid}_di" bpmnElement="{lid}" isHorizontal="true">'
-                   f"\n        {_bounds(LANE_X, y, POOL_X + POOL_W - LANE_X, h)}\n"
-                   "      </bpmndi:BPMNShape>\n")
-    for node, (cx, cy, w, h, label) in SHAPES.items():
-        marker = ' isMarkerVisible="true"' if node in ("approved", "rework") else ""
-        out.append(f'      <bpmndi:BPMNShape id="{node}_di" bpmnElement="{node}"{marker}>'
-                   f"\n        {_bounds(cx - w // 2, cy - h // 2, w, h)}{_label(label)}\n"
-                   "      </bpmndi:BPMNShape>\n")
-    for fid, _, _, points, _, label in FLOWS:
-        wps = "".join(f'\n        <di:waypoint x="{x}" y="{y}" />' for x, y in points)
-        out.append(f'      <bpmndi:BPMNEdge id="{fid}_di" bpmnElement="{fid}">{wps}'
-                   f"{_label(label)}\n      </bpmndi:BPMNEdge>\n")
-    out.append("    </bpmndi:BPMNPlane>\n  </bpmndi:BPMNDiagram>\n")
-    return "".join(out)
-
-
-def render(task: TaskNames) -> str:
-    """The complete BPMN XML text of one task's process."""
-    pid = f"task_{task.number:02d}"
-    names = dict(COMMON_NAMES, process=f"任务{task.number}：{task.title}",
-                 submit=task.submit, contribute=task.contribute)
-    return "".join([
-        '<?xml version="1.0" encoding="UTF-8"?>\n',
-        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"'
-        ' xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"'
-        ' xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"'
-        ' xmlns:di="http://www.omg.org/spec/DD/20100524/DI"'
-        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-        f' id="definitions_{pid}" targetNamespace="https://duban.example/bpmn"'
-        ' exporter="duban gen_workflows.py" exporterVersion="1">\n',
-        '  <bpmn:escalation id="escalation_overdue" name="逾期升级" escalationCode="overdue" />\n',
-        f'  <bpmn:collaboration id="collaboration_{pid}">\n'
-        f'    <bpmn:participant id="participant_{pid}" name={quoteattr(names["process"])}'
-        f' processRef="{pid}" />\n  </bpmn:collaboration>\n',
-        _process(task, names),
-        _diagram(pid),
-        "</bpmn:definitions>\n",
-    ])
 
 
 def main(argv: list[str]) -> int:
@@ -237,7 +40,7 @@ def main(argv: list[str]) -> int:
     out_dir = Path(argv[0]) if argv else OUT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     for task in TASKS:
-        path = out_dir / f"task_{task.number:02d}.bpmn"
+        path = out_dir / f"{task.process_id}.bpmn"
         path.write_text(render(task), encoding="utf-8")
         print(path)
     return 0

@@ -36,7 +36,7 @@ from tests.engine_fixtures import add_user, make_runtime
 @pytest.fixture
 def rt(tmp_path):
     rt = make_runtime(tmp_path)
-    open_cycles(rt.sessions, rt.clock, rt.processes())
+    open_cycles(rt.sessions, rt.clock)
     return rt
 
 
@@ -65,7 +65,7 @@ def test_first_cycles_open_with_one_instance_per_lead_unit(rt):
         # 省经信委 supports task 1 for every city: 16 contributions in its inbox, among others
         assert sum(1 for i in queries.inbox(s, "jxw", limit=500)
                    if i.role is ItemRole.SUPPORTING) >= 16
-    assert open_cycles(rt.sessions, rt.clock, rt.processes()) == 0  # idempotent
+    assert open_cycles(rt.sessions, rt.clock) == 0  # idempotent
 
 
 def test_submit_return_twice_then_approve_closes_on_time(rt):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def rt(tmp_path, pg_db, pg_url):
     rt = make_runtime(tmp_path, url=pg_url, create=False)
-    open_cycles(rt.sessions, rt.clock, rt.processes())
+    open_cycles(rt.sessions, rt.clock)
     return rt
 
 

@@ -51,7 +51,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
             accounts.create_user(s, clock, username=username, display_name=f"{username}用户",
                                  role=role, password=PASSWORD, unit_id=unit,
                                  email=f"{username}@example.gov.cn")
-    open_cycles(rt.sessions, clock, rt.processes())
+    open_cycles(rt.sessions, clock)
     rt.sessions.kw["bind"].dispose()
     return db_file
 
