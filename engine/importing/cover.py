@@ -65,7 +65,7 @@ def read_cover(lines: list[tuple[str, str]]) -> Cover:
 def _title(texts: Iterable[str]) -> str | None:
     """The first line that ends like a title."""
     for text in texts:
-        bare = strip_punct(text)
+        bare = strip_punct(text.lstrip("#* "))
         if 4 <= len(bare) <= 120 and _TITLE_END.search(bare) and not bare.startswith("附件"):
             return bare
     return None

@@ -22,7 +22,7 @@ from engine.importing.normalize import clean, strip_punct
 _N = r"(?:[0-9０-９]{1,4}|[〇零○一二两三四五六七八九十]{1,4})"
 _END = r"(?:前|之前|以前)"
 # Deadlines inside a task's text: they must say "by" (前/底/末) to be one.
-_IN_TEXT = re.compile(
+IN_TEXT = re.compile(
     rf"{_N}年(?:{_N}月(?:{_N}[日号]{_END}|(?:底|末){_END}?)|年?(?:底|末){_END}?|上半年|下半年)"
     rf"|(?<![0-9年])(?<!每){_N}月(?:{_N}[日号]|底|末){_END}"
     rf"|每年年底{_END}|(?<![0-9年])年底{_END}|长期坚持|持续推进")
@@ -126,7 +126,7 @@ def find_in_text(text: str) -> list[str]:
     """Deadline phrases stated in a text ("2022年10月底前编制…"), in order, each one parseable
     (year-less ones with a year filled in)."""
     found = []
-    for match in _IN_TEXT.finditer(text):
+    for match in IN_TEXT.finditer(text):
         phrase = match.group()
         probe = f"2000年{phrase}" if _YEARLESS_DAY.fullmatch(phrase) else phrase
         try:

@@ -28,7 +28,7 @@ def from_lines(lines: list[Line], problems: Problems) -> Document:
     if annex is not None:
         grid = read_grid(annex.rows, problems)
         if grid.found:
-            return Document(lines[:annex.start], grid.items, titles=grid.titles, table=True)
+            return Document(lines, grid.items, titles=grid.titles, table=True)
     return Document(lines, read_paragraphs(lines, problems), prose=True)
 
 

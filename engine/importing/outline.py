@@ -51,6 +51,7 @@ class Item:
     parents: list[str] = field(default_factory=list)  # headings from a parent column
     heading: bool = False  # a section row: a heading even without children
     notes: list[str] = field(default_factory=list)  # vague phrases met while reading
+    head: str = ""  # the item's first line, when its text runs on over several
 
 
 @dataclass
@@ -97,7 +98,8 @@ def title_of(text: str) -> str:
 
 def heading_of(item: Item) -> str:
     """How an item shows in a path: its numbering and its title ("（一）加强培育指导")."""
-    return f"{item.label}{title_of(item.text)}" if item.text else item.label
+    text = item.head or item.text
+    return f"{item.label}{title_of(text)}" if text else item.label
 
 
 def leaves(items: list[Item]) -> list[Leaf]:

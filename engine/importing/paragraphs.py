@@ -52,7 +52,7 @@ def read_paragraphs(lines: list[Line], problems: Problems) -> list[Item]:
             continue
         label, level, rest = split_label(text)
         if label:
-            current = Item(label, level, rest, line.place)
+            current = Item(label, level, rest, line.place, head=rest)
             items.append(current)
         elif current is not None and not field_line:
             current.text += text

@@ -126,9 +126,9 @@ def _item(row: GridRow, columns: dict[str, int], headers: dict[str, str],
         if level <= 2 or (level == UNNUMBERED and len(values[0]) <= 30):
             return Item(label, level if label else 1, rest, row.place, heading=True)
     label, level = cell_label(cell("number")) if cell("number") else ("", UNNUMBERED)
-    text = cell("text")
-    if text and not label:
-        label, level, text = split_label(text)
+    own_label, own_level, text = split_label(cell("text"))
+    if own_label and not label:
+        label, level = own_label, own_level
     item = Item(label, level, text, row.place,
                 parents=[p for p in (cell(f"parent{i}") for i in range(len(columns))) if p])
     for role in ("lead", "supporting", "deadline", "remark"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from engine.importing.dates import IN_TEXT
 from engine.importing.model import Problems
 from engine.importing.normalize import number, strip_punct
 from engine.policy import Target
@@ -30,7 +31,7 @@ _PERIODS = [(re.compile(r"每两年|每三年|每届|每\d年"), "selection"),
 _RATE = re.compile(r"每(?:户|家|个|人|项|台|名|所)|最高|不超过|以内|以下|奖补|补贴|补助|资助")
 _LEADING = re.compile(r"^(?:并|和|及|以及|同时|力争|全年|全省|全市|全区|全县|共|累计|"
                       r"每两年|每三年|每届|每年度?|年均|每季度|每个?月|，|、)+")
-_TRAILING = re.compile(r"(?:达到|达|超过|不少于|至少|约|以上)$")
+_TRAILING = re.compile(r"(?:达到|达|超过|不少于|至少|约|以上|的)+$")
 _SENTENCES = re.compile(r"[。；;！!？?\n]")
 _OPENERS, _CLOSERS = "“‘（(《【", "”’）)》】"
 
@@ -71,7 +72,7 @@ def _clause_targets(clause: str, period: str, found: list[tuple[str, int, str, s
         before = _after_separator(clause[start:match.start()]) if i else clause[:match.start()]
         after = _before_separator(clause[match.end():end]) if i + 1 < len(matches) else \
             clause[match.end():end]
-        prefix = _TRAILING.sub("", _LEADING.sub("", before.strip()))
+        prefix = _TRAILING.sub("", _LEADING.sub("", IN_TEXT.sub("", before).strip()))
         verb = prefix or verb
         label = strip_punct((prefix or verb) + _AFTER_UNIT.sub("", after.strip()))
         _append(found, label, match, _per(period, prefix or verb), place, problems)
