@@ -75,6 +75,8 @@ def _disguise(filename: str, suffix: str, content: str) -> str:
     """The message for a file whose bytes are not what its extension says."""
     if content == "text" and suffix in (".xlsx", ".xlsm", ".docx"):
         return f"文件“{filename}”不是有效的 {suffix} 文件（不是 Office Open XML 压缩包）"
+    if content == "zip" and suffix in (".xlsx", ".xlsm", ".docx"):
+        return f"文件“{filename}”不是有效的 {suffix} 文件（压缩包已损坏或不是 Office 文档）"
     if content == "text" and suffix == ".pdf":
         return f"文件“{filename}”不是有效的 PDF 文件（开头不是 %PDF）"
     return f"文件扩展名为 {suffix}，但内容是{CONTENT_NAMES[content]}"
