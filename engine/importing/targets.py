@@ -121,7 +121,8 @@ def _append(found: list[tuple[str, int, str, str]], label: str, match: re.Match[
     if "." in raw and unit.startswith("亿"):
         amount, unit = round(float(raw) * 10000), "万" + unit[1:]
     if amount is None or amount <= 0 or not label:
-        problems.warning(place, f"目标“{match.group()}”无法读成整数目标，未读取", match.group())
+        why = "没有读到目标名称" if not label else "数量不是正整数"
+        problems.warning(place, f"目标“{match.group()}”{why}，未读取", match.group())
         return
     if per in ("quarter", "month"):
         every = "季度" if per == "quarter" else "月"

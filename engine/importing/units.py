@@ -61,7 +61,7 @@ class UnitReader:
     def read(self, cell: Field | None) -> UnitCell:
         """Every unit phrase of the cell, with problems at the cell's place."""
         result = UnitCell()
-        text = _NOTE_ANNOTATION.sub("", clean(cell.text if cell else ""))
+        text = _NOTE_ANNOTATION.sub("", self._lines(cell.text if cell else ""))
         if cell is None or not text:
             return result
         text = text.strip("。；;，,")
@@ -73,6 +73,21 @@ class UnitReader:
         if not result.refs and result.notes:
             self.problems.warning(cell.place, f"“{clean(cell.text)}”不是具体单位", cell.text)
         return result
+
+    def _lines(self, raw: str) -> str:
+        """Line breaks separate units when every line holds known names, else they are a
+        name wrapped in a narrow cell ("省人力资源社会保障" / "厅") and the lines are joined."""
+        lines = [clean(line) for line in raw.splitlines() if clean(line)]
+        if len(lines) > 1 and all(self._knows(p) for line in lines
+                                  for p in _SEPARATORS.split(_MORE.sub("", line)) if p):
+            return "、".join(lines)
+        return clean(raw)
+
+    def _knows(self, part: str) -> bool:
+        """Whether a phrase is a known unit, group or vague phrase as it stands."""
+        part = _DUTY_SUFFIX.sub("", part) or part
+        return bool(VAGUE.fullmatch(part) or self.directory.lookup(part, self.on)
+                    or self.directory.group(part) is not None)
 
     def _part(self, part: str, cell: Field, result: UnitCell) -> None:
         """One separated phrase: vague, a unit, a group, names written together, or unknown."""
