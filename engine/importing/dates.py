@@ -44,6 +44,7 @@ class DeadlineReader:
     """Reads deadlines for one policy: its year and issue date."""
 
     def __init__(self, year: int | None, issued_on: date | None, problems: Problems) -> None:
+        """The policy year fills in year-less dates; the issue date checks early ones."""
         self.year = year
         self.issued_on = issued_on
         self.problems = problems

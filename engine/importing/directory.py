@@ -40,6 +40,7 @@ class StaticDirectory:
 
     def __init__(self, units: Iterable[UnitDef],
                  groups: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        """Index every name, short name and alias by its comparison key."""
         self._units = {u.id: u for u in units}
         self._groups = {key(name): tuple(ids) for name, ids in (groups or {}).items()}
         self._by_name: dict[str, list[str]] = {}

@@ -115,6 +115,7 @@ def _item(row: GridRow, columns: dict[str, int], headers: dict[str, str],
           problems: Problems) -> Item | None:
     """One body row: None when blank, a heading when it holds one value only."""
     def cell(role: str) -> str:
+        """The cleaned cell of a role, "" when the row has no such column."""
         index = columns.get(role)
         return clean(row.cells[index]) if index is not None and index < len(row.cells) else ""
 

@@ -49,6 +49,7 @@ class UnitReader:
 
     def __init__(self, directory: UnitDirectory, on: date | None, problems: Problems,
                  create_units: bool) -> None:
+        """Index the directory's names once per document (longest first for splitting)."""
         self.directory = directory
         self.on = on
         self.problems = problems
@@ -141,6 +142,7 @@ class UnitReader:
 
         @cache
         def cover(i: int) -> tuple[str, ...] | None:
+            """The names covering text[i:], or None."""
             if i == len(text):
                 return ()
             for connector in _CONNECTORS:
