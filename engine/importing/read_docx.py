@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.importing.annex import Line
 from engine.importing.document import Document, from_grids
+from engine.importing.docx_numbering import Numbering
 from engine.importing.model import ImportOptions, Problems
 from engine.importing.sniff import FILE
 from engine.importing.table import GridRow
@@ -26,7 +27,9 @@ def read_docx(filename: str, data: bytes, options: ImportOptions, problems: Prob
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             document = docx.Document(io.BytesIO(data))
-            lines = [Line(f"第{n}段", p.text) for n, p in enumerate(document.paragraphs, start=1)]
+            numbering = Numbering(document)
+            lines = [Line(f"第{n}段", numbering.label(p) + p.text)
+                     for n, p in enumerate(document.paragraphs, start=1)]
             grids = [_table_rows(t, n) for n, t in enumerate(document.tables, start=1)]
     except Exception as exc:  # noqa: BLE001 (python-docx and lxml raise anything on a broken file)
         problems.error(FILE, f"无法读取 Word 文档：{str(exc)[:200] or type(exc).__name__}",

@@ -54,3 +54,12 @@ def test_pdf_without_a_text_layer(city):
 
 def test_fixture_generator_is_there():
     assert (DATA / "make_fixtures.py").is_file()
+
+
+def test_docx_automatic_numbering_is_rendered(city):
+    result = read("auto_numbered.docx", city)
+    assert result.ok(), result.errors()
+    assert [(t.label, t.path, ids(t.lead)) for t in result.tasks] == [
+        ("一、（一）", ["一、办好教育实事"], ["fgw"]), ("（二）", ["一、办好教育实事"], ["czj"]),
+        ("二、（一）", ["二、办好医疗实事"], ["spj"])]
+    assert result.tasks[0].text == "新建中小学校10所。"

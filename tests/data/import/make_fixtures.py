@@ -126,6 +126,46 @@ def write_docx() -> None:
     document.save(HERE / "paragraphs.docx")
 
 
+AUTO_NUMBERED = [(None, "东江市2022年为民办实事工作要点"), (0, "办好教育实事"),
+                 (1, "新建中小学校10所。（市发改委牵头，市财政局配合）"),
+                 (1, "改造校舍20所。（市财政局牵头）"), (0, "办好医疗实事"),
+                 (1, "建设区域医疗中心。（市行政审批局牵头）"), (None, "东江市人民政府"),
+                 (None, "2022年4月1日")]
+
+
+def _numbering_xml(levels: list[tuple[str, str]]) -> tuple[object, object]:
+    """An abstract list with these (numFmt, lvlText) levels, and a list using it (numId 90)."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    lvls = "".join(f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="{fmt}"/>'
+                   f'<w:lvlText w:val="{text}"/></w:lvl>' for i, (fmt, text) in enumerate(levels))
+    abstract = parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">{lvls}'
+                         "</w:abstractNum>")
+    num = parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>')
+    return abstract, num
+
+
+def write_auto_numbered_docx() -> None:
+    """Paragraphs numbered by Word (一、 and （一） levels), not typed."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    root = document.part.numbering_part.element
+    abstract, num = _numbering_xml([("chineseCounting", "%1、"), ("chineseCounting", "（%2）")])
+    root.insert(0, abstract)
+    root.append(num)
+    for level, text in AUTO_NUMBERED:
+        paragraph = document.add_paragraph(text)
+        if level is not None:
+            paragraph._p.get_or_add_pPr().append(parse_xml(
+                f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/>'
+                "</w:numPr>"))
+    document.save(HERE / "auto_numbered.docx")
+
+
 def write_pdfs() -> None:
     """A PDF with a text layer and a table; a PDF with no text at all (like a scan)."""
     from weasyprint import HTML
@@ -138,4 +178,5 @@ if __name__ == "__main__":
     write_csvs()
     write_xlsx()
     write_docx()
+    write_auto_numbered_docx()
     write_pdfs()
