@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass
 
 from engine.importing.model import Problems
-from engine.importing.normalize import clean
+from engine.importing.normalize import DATE_LINE, clean
 from engine.importing.table import GridRow, header_columns, role_of
 
+_SIGNATURE = re.compile(r"(?:政府|办公厅|办公室|委员会|局|厅|委|办)$")
 _PIPE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 
 
@@ -102,6 +103,11 @@ def _cell_rows(lines: list[Line], start: int, width: int, problems: Problems) ->
     blocks: list[list[Line]] = []
     current: list[Line] = []
     for line in lines[start:]:
+        if DATE_LINE.match(clean(line.text)):  # the signature and date under the table end it
+            if current and _SIGNATURE.search(clean(current[-1].text)) and (
+                    len(current) == 1 or (len(current) - 1) % width == 0):
+                current.pop()
+            break
         if line.text.strip() or "\t" in line.text:
             current.append(line)
         elif current:
@@ -119,9 +125,13 @@ def _cell_rows(lines: list[Line], start: int, width: int, problems: Problems) ->
     rows = [GridRow(header[0].place, [clean(c.text) for c in header[:width]])]
     if len(header) > width:  # the first row followed the header without a blank line
         body.insert(0, header[width:])
+    text_at = (header_columns(rows[0].cells) or {}).get("text", 1)
     for block in body:
-        if len(block) > width:
-            problems.warning(block[0].place, f"本行有 {len(block)} 个单元格，多于表头的 {width} 列"
-                             "，按顺序对应", " | ".join(clean(c.text) for c in block))
-        rows.append(GridRow(block[0].place, [clean(c.text) for c in block]))
+        cells = [clean(c.text) for c in block]
+        if len(cells) > width:
+            problems.warning(block[0].place, f"本行有 {len(cells)} 行文字，多于表头的 {width} 列，"
+                             f"多出的行并入“{rows[0].cells[text_at]}”", " | ".join(cells))
+            tail = len(cells) - (width - text_at - 1)
+            cells = cells[:text_at] + ["".join(cells[text_at:tail])] + cells[tail:]
+        rows.append(GridRow(block[0].place, cells))
     return rows

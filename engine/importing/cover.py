@@ -15,8 +15,7 @@ from datetime import date
 
 from engine.deadlines import parse_deadline
 from engine.errors import DubanError
-from engine.importing.normalize import clean, number, strip_punct
-from engine.importing.paragraphs import DATE_LINE
+from engine.importing.normalize import DATE_LINE, clean, number, strip_punct
 
 _TITLE_END = re.compile(r"(?:意见|方案|通知|要点|计划|办法|细则|安排|清单|分解表|规划|决定"
                         r"|纲要|措施|任务|通报|函|实施方案|分工)$")

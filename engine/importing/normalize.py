@@ -10,6 +10,9 @@ from engine.deadlines import _number  # the one Chinese-numeral reader of the en
 _SPACES = re.compile(r"[ \t\u00a0\u3000\r\f\v]+")
 _ALL_SPACE = re.compile(r"\s+")
 CN_NUMERAL = "〇零○一二三四五六七八九十百千两"
+_CN_DATE = "〇零○一二三四五六七八九十"
+DATE_LINE = re.compile(rf"^[（(]?\s*[0-9{_CN_DATE}]{{2,4}}\s*年\s*[0-9{_CN_DATE}]{{1,3}}"
+                       rf"\s*月\s*[0-9{_CN_DATE}]{{1,3}}\s*日\s*[）)]?$")
 
 
 def clean(text: str | None) -> str:

@@ -12,7 +12,7 @@ import re
 
 from engine.importing.annex import Line
 from engine.importing.model import Problems
-from engine.importing.normalize import clean
+from engine.importing.normalize import DATE_LINE, clean
 from engine.importing.outline import UNNUMBERED, Field, Item, split_label
 
 _FIELD_LINE = re.compile(
@@ -28,9 +28,6 @@ _DUTIES = re.compile(r"[（(]([^（）()]{2,300}?(?:牵头|负责|配合|参与|
                      r"\s*[。；;]?\s*$")
 _LEAD_WORD = re.compile(r"(?:牵头|牵头负责)$")
 _HELP_WORD = re.compile(r"(?:配合|参与|协助|协同|共同推进|参与配合)$")
-_CN = "〇零○一二三四五六七八九十"
-DATE_LINE = re.compile(rf"^[（(]?\s*[0-9{_CN}]{{2,4}}\s*年\s*[0-9{_CN}]{{1,3}}"
-                       rf"\s*月\s*[0-9{_CN}]{{1,3}}\s*日\s*[）)]?$")
 _END_LINE = re.compile(r"^(附件|附表|抄送|（此件|\(此件|印发|联系人)")
 
 

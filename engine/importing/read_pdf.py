@@ -11,8 +11,9 @@ import warnings
 from engine.importing.annex import Line
 from engine.importing.document import Document, from_grids
 from engine.importing.model import ImportOptions, Problems
+from engine.importing.normalize import clean, key
 from engine.importing.sniff import FILE
-from engine.importing.table import GridRow
+from engine.importing.table import HEADER_SEARCH_ROWS, GridRow, header_columns
 
 MAX_PAGES = 500
 
@@ -49,10 +50,34 @@ def read_pdf(filename: str, data: bytes, options: ImportOptions, problems: Probl
     if sum(len(g) for g in grids) > options.max_rows:
         problems.error(FILE, f"PDF 表格行数超过上限 {options.max_rows} 行")
         return Document()
-    return from_grids(_joined(grids), lines, problems)
+    return from_grids(joined(grids, problems), lines, problems)
 
 
-def _joined(grids: list[list[GridRow]]) -> list[list[GridRow]]:
-    """A table that runs on over pages: the next page's table without a header joins it, so its
-    header is found once (the reader skips repeated headers)."""
-    return [[row for grid in grids for row in grid]] if grids else []
+def joined(grids: list[list[GridRow]], problems: Problems) -> list[list[GridRow]]:
+    """The tables of all pages as one, so a table running on over pages keeps one header (a
+    header repeated on the next page is dropped). A page's first row without a number is the
+    rest of the row above, cut by the page break: its cells are appended to that row's."""
+    rows: list[GridRow] = []
+    for grid in grids:
+        body = list(grid)
+        if rows and body and _text(body[0]) in {_text(r) for r in rows[:HEADER_SEARCH_ROWS]}:
+            body.pop(0)
+        if rows and body and _continues(body[0], rows[-1]):
+            cut = body.pop(0)
+            rows[-1] = GridRow(rows[-1].place, [a + b for a, b in zip(
+                rows[-1].cells, cut.cells, strict=True)])
+            problems.warning(cut.place, "本行无序号，视为上一页末行的续行并入上一行",
+                             " | ".join(cut.cells))
+        rows += body
+    return [rows] if rows else []
+
+
+def _text(row: GridRow) -> str:
+    """A row's cells as one comparable text."""
+    return key("".join(row.cells))
+
+
+def _continues(row: GridRow, above: GridRow) -> bool:
+    """Whether a page's first row is the rest of the row above (no number, no header)."""
+    return (bool(row.cells) and not clean(row.cells[0]) and any(map(clean, row.cells))
+            and header_columns(row.cells) is None and len(row.cells) == len(above.cells))

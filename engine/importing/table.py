@@ -94,8 +94,10 @@ def read_grid(rows: list[GridRow], problems: Problems) -> TableRead:
             continue
         result.found = True
         result.titles = [t for r in rows[:at] for t in [_first(r.cells)] if t]
-        headers = {role: clean(row.cells[i]) for role, i in columns.items()}
-        for body in rows[at + 1:]:
+        header, skip = _two_row_header(row, rows[at + 1] if at + 1 < len(rows) else None)
+        columns = header_columns(header) or columns
+        headers = {role: clean(header[i]) for role, i in columns.items()}
+        for body in rows[at + 1 + skip:]:
             if key("".join(body.cells)) == key("".join(row.cells)):
                 continue  # the header repeated on every page
             item = _item(body, columns, headers, problems)
@@ -104,6 +106,21 @@ def read_grid(rows: list[GridRow], problems: Problems) -> TableRead:
         return result
     result.titles = [t for r in rows[:HEADER_SEARCH_ROWS] for t in [_first(r.cells)] if t]
     return result
+
+
+def _two_row_header(row: GridRow, below: GridRow | None) -> tuple[list[str], int]:
+    """A header whose group cell (责任单位 over 牵头单位 | 配合单位) splits in the row below: the
+    cells below that name a column replace the ones above; (cells, rows to skip)."""
+    if below is None:
+        return row.cells, 0
+    filled = [c for c in below.cells if clean(c)]
+    if not filled or any(role_of(c) is None for c in filled):
+        return row.cells, 0
+    cells = list(row.cells) + [""] * max(0, len(below.cells) - len(row.cells))
+    for index, cell in enumerate(below.cells):
+        if clean(cell):
+            cells[index] = cell
+    return cells, 1
 
 
 def _first(cells: list[str]) -> str:

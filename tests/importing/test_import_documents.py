@@ -63,3 +63,22 @@ def test_docx_automatic_numbering_is_rendered(city):
         ("一、（一）", ["一、办好教育实事"], ["fgw"]), ("（二）", ["一、办好教育实事"], ["czj"]),
         ("二、（一）", ["二、办好医疗实事"], ["spj"])]
     assert result.tasks[0].text == "新建中小学校10所。"
+
+
+def test_pdf_table_running_over_a_page_break():
+    from engine.importing.model import Problems
+    from engine.importing.read_pdf import joined
+    from engine.importing.table import GridRow
+
+    header = ["序号", "工作任务", "牵头单位", "配合单位", "完成时限"]
+    page1 = [GridRow("第1页表格1第1行", header),
+             GridRow("第1页表格1第2行", ["1", "建设科创", "市发改委", "", "2022年9"])]
+    page2 = [GridRow("第2页表格1第1行", header),
+             GridRow("第2页表格1第2行", ["", "走廊。", "", "", "月底前"]),
+             GridRow("第2页表格1第3行", ["2", "改造小区。", "市财政局", "", "年底前"])]
+    found = Problems()
+    (rows,) = joined([page1, page2], found)
+    assert [r.cells for r in rows] == [
+        header, ["1", "建设科创走廊。", "市发改委", "", "2022年9月底前"],
+        ["2", "改造小区。", "市财政局", "", "年底前"]]
+    assert [p.place for p in found.items] == ["第2页表格1第2行"]

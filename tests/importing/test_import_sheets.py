@@ -129,3 +129,15 @@ def test_csv_over_max_rows_and_long_cells(city):
                               ImportOptions(max_cell_chars=20, issued_on=date(2022, 3, 1)))
     assert problems(result, "error") == [("第2行", "内容长达 50 字，超过单元格上限 20 字")]
     assert len(result.tasks[0].text) == 20
+
+
+def test_header_split_over_two_rows(city):
+    data = _workbook([["序号", "工作任务", "责任单位", None, "完成时限"],
+                      [None, None, "牵头单位", "配合单位", None],
+                      [1, "建设科创走廊。", "市发改委", "市财政局", "2022年9月底前"]],
+                     merges=["C1:D1", "A1:A2", "B1:B2", "E1:E2"])
+    result = read_policy_file("t.xlsx", data, city, ImportOptions(issued_on=date(2022, 3, 1)))
+    assert result.ok(), result.errors()
+    (task,) = result.tasks
+    assert (ids(task.lead), ids(task.supporting)) == (["fgw"], ["czj"])
+    assert result.problems == []

@@ -126,3 +126,14 @@ def test_repeated_labels_are_qualified_by_their_heading(city):
     result = read_policy_file("t.txt", text.encode(), city, ImportOptions())
     assert [t.label for t in result.tasks] == ["（一）1．", "（二）1．"]
     assert [t.number for t in result.tasks] == [1, 2]
+
+
+def test_one_cell_per_line_with_a_task_wrapped_over_two_lines(city):
+    text = ("序号\n工作任务\n牵头单位\n配合单位\n时限要求\n\n"
+            "1\n建设科创走廊，\n新引进研发机构5家。\n市发改委\n市财政局\n2022年6月30日前\n\n"
+            "东江市人民政府\n2022年1月5日\n")
+    result = read_policy_file("t.txt", text.encode(), city)
+    (task,) = result.tasks
+    assert task.text == "建设科创走廊，新引进研发机构5家。" and ids(task.lead) == ["fgw"]
+    assert problems(result, "warning") == [
+        ("第7行", "本行有 6 行文字，多于表头的 5 列，多出的行并入“工作任务”")]
