@@ -103,9 +103,23 @@ def read_grid(rows: list[GridRow], problems: Problems) -> TableRead:
             item = _item(body, columns, headers, problems)
             if item is not None:
                 result.items.append(item)
+        _unnumbered_rows_are_siblings(result.items)
         return result
     result.titles = [t for r in rows[:HEADER_SEARCH_ROWS] for t in [_first(r.cells)] if t]
     return result
+
+
+def _unnumbered_rows_are_siblings(items: list[Item]) -> None:
+    """A row without a number is a task beside the row above, not under it: a table row never
+    becomes a heading because the next row lacks its 序号."""
+    level = UNNUMBERED
+    for item in items:
+        if item.heading:
+            level = UNNUMBERED
+        elif item.label:
+            level = item.level
+        else:
+            item.level = level
 
 
 def _two_row_header(row: GridRow, below: GridRow | None) -> tuple[list[str], int]:

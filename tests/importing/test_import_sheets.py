@@ -141,3 +141,14 @@ def test_header_split_over_two_rows(city):
     (task,) = result.tasks
     assert (ids(task.lead), ids(task.supporting)) == (["fgw"], ["czj"])
     assert result.problems == []
+
+
+def test_row_without_a_number_is_a_task_beside_the_one_above(city):
+    data = _workbook([HEADER, ["一、审批", None, None, None, None],
+                      [1, "推行承诺制。", "市发改委", None, "年底前"],
+                      [None, "推行电子证照。", "市财政局", None, "年底前"],
+                      [2, "规范执法。", "市司法局", None, "年底前"]], merges=["A2:E2"])
+    result = read_policy_file("t.xlsx", data, city, ImportOptions(issued_on=date(2022, 3, 1)))
+    assert result.ok(), result.errors()
+    assert [(t.label, t.path, ids(t.lead)) for t in result.tasks] == [
+        ("1", ["一、审批"], ["fgw"]), ("", ["一、审批"], ["czj"]), ("2", ["一、审批"], ["sfj"])]
