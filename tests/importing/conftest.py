@@ -16,7 +16,9 @@ from engine.importing import ImportOptions, ImportResult, StaticDirectory, read_
 from engine.policy import UnitDef, UnitName
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_8cf7f8447cb07457.txt"
+# A copy of shared/seeds/000_8cf7f8447cb07457.txt, so the tests need nothing outside the repository
+SEED = DATA / "seed_000_8cf7f8447cb07457.txt"
+SHARED_SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / SEED.name[5:]
 
 
 def _unit(uid: str, name: str, short: str, *aliases: str, kind: str = "department") -> UnitDef:

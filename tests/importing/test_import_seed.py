@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import SEED
+from conftest import SEED, SHARED_SEED
 
 from engine.config import DEFAULT_POLICY
 from engine.importing import ImportResult, directory_from_policy, read_policy_file
@@ -20,6 +20,11 @@ def policy() -> PolicyDef:
 @pytest.fixture(scope="module")
 def result(policy: PolicyDef) -> ImportResult:
     return read_policy_file(SEED.name, SEED.read_bytes(), directory_from_policy(policy))
+
+
+@pytest.mark.skipif(not SHARED_SEED.is_file(), reason="no shared/ beside the repository")
+def test_the_copy_is_the_shared_seed() -> None:
+    assert SEED.read_bytes() == SHARED_SEED.read_bytes()
 
 
 def test_cover_letter_is_read(result: ImportResult, policy: PolicyDef) -> None:
