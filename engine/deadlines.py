@@ -298,24 +298,36 @@ def _normalize(phrase: str) -> str:
     return re.sub(r"\s+", "", text).rstrip("。.；;，,")
 
 
+def _quarter(q: int) -> int:
+    """The last month of quarter ``q`` (1-4)."""
+    _check_range("季度", q, 1, 4)
+    return 3 * q
+
+
 _NUMERAL = re.compile(_NUM)
 # Each builder gets the phrase and the pattern's groups, numerals already turned into ints.
 _RULES: list[tuple[str, Callable[..., DeadlineRule]]] = [
     (rf"{_NUM}年{_NUM}月{_NUM}[日号]{_END}", FixedRule),
     (rf"{_NUM}年{_NUM}月(?:底|末){_END}", FixedRule),
     (rf"{_NUM}年(?:年底|年末|底){_END}", FixedRule),
-    (rf"(?:年底|年末){_END}", FixedRule),
+    (rf"(?:年底|年末|年内){_END}", FixedRule),
+    # Without a year the policy's year is meant ("11月底前" in a 2022 plan); the importer
+    # fills the year in, FixedRule(year=None) takes ctx.start's year.
+    (rf"{_NUM}月(?:底|末){_END}", lambda s, m: FixedRule(s, None, m)),
+    (rf"(?:{_NUM}年)?上半年(?:底|末)?{_END}", lambda s, y: FixedRule(s, y, 6)),
+    (rf"(?:{_NUM}年)?下半年(?:底|末)?{_END}", lambda s, y: FixedRule(s, y, 12)),
+    (rf"{_NUM}年第?{_NUM}季度(?:末|底)?{_END}", lambda s, y, q: FixedRule(s, y, _quarter(q))),
     (rf"每年(?:年底|年末|底)?{_END}", YearlyRule),
     (rf"每个?季度(?:末|结束)?{_END}", QuarterlyRule),
     (rf"每个?季度第{_NUM}个?月{_NUM}[日号]{_END}", QuarterlyRule),
-    (rf"每个?季度(?:末|最后一个月){_NUM}[日号]{_END}", lambda s, d: QuarterlyRule(s, 3, d)),
+    (rf"每个?季度(?:末|末月|最后一个月){_NUM}[日号]{_END}", lambda s, d: QuarterlyRule(s, 3, d)),
     (rf"每半年(?:末)?{_END}", HalfYearlyRule),
     (rf"每个?月{_NUM}[日号]{_END}", MonthlyRule),
     (rf"每个?月(?:底|末)?{_END}", MonthlyRule),
     (rf"评选当年(?:年底|年末){_END}|每两年(?:评选一次|一次)?", SelectionRule),
     (rf"(?:自交办之日起)?{_NUM}(个工作日|工作日|个自然日|自然日|日|天)内",
      lambda s, n, unit: RelativeRule(s, n, "工作" in unit)),
-    (r"长期坚持|持续推进|长期", OpenRule),
+    (r"长期坚持|持续推进|持续开展|长期推进|常态化推进|长期", OpenRule),
 ]
 _PATTERNS = [(re.compile(f"^(?:{pattern})$"), build) for pattern, build in _RULES]
 
@@ -327,7 +339,8 @@ def parse_deadline(phrase: str) -> DeadlineRule:
         match = pattern.match(text)
         if match:
             try:
-                args = [_number(g) if _NUMERAL.fullmatch(g) else g for g in match.groups()]
+                args = [_number(g) if g is not None and _NUMERAL.fullmatch(g) else g
+                        for g in match.groups()]
                 rule = build(phrase.strip(), *args)
             except (ValueError, KeyError) as exc:
                 raise DeadlinePhraseError(f"时限要求「{phrase}」中的日期或数字无效 "

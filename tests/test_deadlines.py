@@ -331,3 +331,41 @@ def test_relative_due_is_never_on_a_non_working_day(assigned, n, working):
     else:
         plain = assigned + timedelta(days=n)
         assert due == CAL.roll_forward(plain) and due - plain < timedelta(days=12)
+
+
+# --- phrases of other decomposition tables (the importer's, shared/notes/domain.md) ------------
+
+@pytest.mark.parametrize("phrase, due", [
+    ("9月底", date(2018, 9, 30)), ("11月底前", date(2018, 11, 30)), ("9月末", date(2018, 9, 30)),
+    ("十一月底前", date(2018, 11, 30)), ("上半年", date(2018, 6, 30)),
+    ("下半年", date(2018, 12, 31)), ("2019年上半年", date(2019, 6, 30)),
+    ("2019年下半年前", date(2019, 12, 31)), ("年内", date(2018, 12, 31)),
+    ("2019年第三季度末", date(2019, 9, 30)), ("2019年二季度", date(2019, 6, 30)),
+])
+def test_year_less_month_ends_and_half_years(phrase, due):
+    rule = parse_deadline(phrase)
+    assert rule.kind == "fixed" and rule.phrase == phrase
+    assert dues(rule) == [due]
+
+
+def test_year_less_month_end_has_no_year_of_its_own():
+    assert parse_deadline("9月底") == FixedRule("9月底", None, 9)
+    ctx = RuleContext(start=date(2022, 3, 1), horizon_year=2022)
+    assert dues(parse_deadline("9月底"), ctx) == [date(2022, 9, 30)]
+
+
+def test_last_month_of_each_quarter_on_a_day():
+    rule = parse_deadline("每季度末月25日前")
+    assert rule == QuarterlyRule("每季度末月25日前", 3, 25)
+    assert dues(rule)[:2] == [date(2018, 6, 25), date(2018, 9, 25)]
+
+
+@pytest.mark.parametrize("phrase", ["持续开展", "长期推进", "常态化推进"])
+def test_more_open_ended_phrases(phrase):
+    assert parse_deadline(phrase).kind == "open"
+
+
+@pytest.mark.parametrize("phrase", ["13月底", "2019年第五季度", "尽快", "及时", "适时"])
+def test_new_patterns_still_refuse_nonsense(phrase):
+    with pytest.raises(DeadlinePhraseError, match=phrase):
+        parse_deadline(phrase)
