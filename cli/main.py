@@ -145,10 +145,14 @@ def audit_verify() -> None:
 
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
+    from cli.policies import activate, archive, export_bpmn, import_policy, list_policies, units
     from cli.policy import policy
     from cli.work import work
 
+    for command in (import_policy, list_policies, export_bpmn, archive, activate):
+        policy.add_command(command)
     main.add_command(policy)
+    main.add_command(units)
     main.add_command(work)
 
 

@@ -27,11 +27,19 @@ def policy() -> None:
 
 
 @policy.command("show")
+@click.argument("policy_id", required=False)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（任务列表）。")
 @click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="政策文件（默认：DUBAN_POLICY_FILE 或内置的政策）。")
-def show(as_json: bool, file: Path | None) -> None:
-    """显示政策的任务：牵头单位、配合单位、时限和各周期的截止日期。"""
+def show(policy_id: str | None, as_json: bool, file: Path | None) -> None:
+    """显示政策的任务：牵头单位、配合单位、时限和各周期的截止日期。
+
+    给出政策编号时显示数据库中的该政策；否则显示政策文件。"""
+    if policy_id:
+        from cli.policies import show_stored
+
+        show_stored(policy_id, as_json)
+        return
     path = file or Config.from_env().policy_file
     try:
         loaded = load_policy(path)

@@ -12,18 +12,29 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import bpmn, instances
 from engine.clock import Clock, ManualClock, today, use_clock
 from engine.errors import ConflictError, DubanError
-from engine.models import Cycle, Instance, InstanceStatus, PolicyTask, Timer
+from engine.models import (
+    Cycle,
+    Instance,
+    InstanceStatus,
+    Policy,
+    PolicyStatus,
+    PolicyTask,
+    Timer,
+)
 
 log = logging.getLogger(__name__)
 
 
 def open_cycles(sessions: sessionmaker[Session], clock: Clock) -> int:
-    """Start one instance per lead unit for every cycle that has opened; returns how many."""
+    """Start one instance per lead unit for every cycle that has opened (of active policies and
+    tasks still in their table); returns how many."""
     now = clock.now()
     started = 0
     with sessions() as s:
-        due = s.scalars(select(Cycle.id).where(Cycle.opened_at.is_(None),
-                                               Cycle.opens_on <= today(clock))
+        due = s.scalars(select(Cycle.id).join(PolicyTask, PolicyTask.id == Cycle.task_id)
+                        .join(Policy, Policy.id == PolicyTask.policy_id)
+                        .where(Cycle.opened_at.is_(None), Cycle.opens_on <= today(clock),
+                               PolicyTask.active.is_(True), Policy.status == PolicyStatus.ACTIVE)
                         .order_by(Cycle.opens_on, Cycle.id)).all()
     for cycle_id in due:
         with sessions() as s, s.begin(), use_clock(ManualClock(now)):

@@ -26,6 +26,7 @@ from engine.models import (
     ExtensionRequest,
     ExtensionStatus,
     Instance,
+    InstanceStatus,
     ItemRole,
     ItemStatus,
     Review,
@@ -221,6 +222,18 @@ def decide_extension(s: Session, clock: Clock, actor: Actor, request_id: int, *,
                  before={"due_date": req.old_due_date},
                  after={"status": req.status, "due_date": inst.due_date, "note": note})
     return req
+
+
+def reschedule(s: Session, clock: Clock, actor: Actor, inst: Instance, new_due: date | None, *,
+               reason: str) -> None:
+    """A changed deadline of a running obligation (a re-imported table): audited."""
+    before = inst.due_date
+    if new_due is None or new_due == before or inst.status is not InstanceStatus.RUNNING:
+        return
+    _move_due_date(s, clock, inst, new_due)
+    audit.record(s, clock, actor=actor.username, action="reschedule", object_type="instance",
+                 object_id=str(inst.id), before={"due_date": before},
+                 after={"due_date": new_due, "reason": reason})
 
 
 def _move_due_date(s: Session, clock: Clock, inst: Instance, new_due: date) -> None:

@@ -6,9 +6,11 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import accounts, queries, service
+from engine import access, accounts, queries, service
+from engine.access import Action
 from engine.lights import days_left, light
 from engine.models import Role, WorkItem
 from engine.queries import board as board_rows
@@ -96,7 +98,9 @@ def item(item_id: int) -> Response:
 @bp.post("/items/<int:item_id>/submit")
 def submit(item_id: int) -> Response:
     """Submit evidence: ``{"text": ..., "numbers": {...}, "attachment_ids": [...]}``."""
-    data, s = body("Submission"), db()
+    s = db()
+    _may(s, item_id, Action.SUBMIT)  # who may act is answered before the body is read
+    data = body("Submission")
     done = service.submit(s, clock(), _actor(), item_id, text=data["text"],
                           numbers=data.get("numbers") or {},
                           attachment_ids=data.get("attachment_ids") or [])
@@ -107,13 +111,18 @@ def submit(item_id: int) -> Response:
 @bp.post("/items/<int:item_id>/review")
 def review(item_id: int) -> Response:
     """Review: ``{"approve": true}`` or ``{"approve": false, "reason": "..."}``."""
-    if _actor().role is not Role.SUPERVISOR:
-        abort(403)
-    data, s = body("Decision"), db()
+    s = db()
+    _may(s, item_id, Action.REVIEW)
+    data = body("Decision")
     done = service.review(s, clock(), _actor(), item_id, approve=data["approve"],
                           reason=data.get("reason"))
     s.commit()
     return jsonify(item_json(done, today_date()))
+
+
+def _may(s: Session, item_id: int, action: Action) -> None:
+    """404 for an item the caller may not see, 403/409 for one it may not act on now."""
+    access.require(_actor(), service.get_item(s, _actor(), item_id), action)
 
 
 @bp.get("/board")

@@ -246,9 +246,13 @@ def test_api_bodies_are_checked_against_the_schema(app: Flask, rt: Runtime, body
                                  "{\"approve\": false, \"reason\": [1]}",
                                  "{\"approve\": false, \"reason\": 7}"])
 def test_api_refuses_malformed_review_bodies(app: Flask, rt: Runtime, raw: str) -> None:
-    with rt.sessions() as s:
-        review = s.scalars(select(WorkItem.id).where(WorkItem.role == ItemRole.SUPERVISOR)).first()
-    response = app.test_client().post(f"/api/v1/items/{review or 1}/review", data=raw,
+    lead = first_item(rt, "hefei")
+    with rt.sessions() as s, s.begin():
+        who = Actor.of(s.scalars(select(User).where(User.username == "hefei")).one())
+        service.submit(s, rt.clock, who, lead.id, text="已出台")
+        review = s.scalars(select(WorkItem.id).where(WorkItem.instance_id == lead.instance_id,
+                                                     WorkItem.role == ItemRole.SUPERVISOR)).one()
+    response = app.test_client().post(f"/api/v1/items/{review}/review", data=raw,
                                       headers=_api(app, rt, "duchao"))
     assert response.status_code == 400 and response.get_json()["error"]
 
