@@ -38,7 +38,8 @@ SYSTEM = Actor.system()
 
 def _read(rt, path: Path, **options):
     with rt.sessions() as s:
-        return read_policy_file(path.name, path.read_bytes(), directory(s), ImportOptions(**options))
+        return read_policy_file(path.name, path.read_bytes(), directory(s),
+                                ImportOptions(**options))
 
 
 def _confirm(rt, result, **how):
@@ -111,7 +112,8 @@ def test_confirm_refuses_an_unmapped_unknown_unit_and_writes_nothing(tmp_path):
 def test_reimport_makes_a_version_with_a_diff_and_moves_open_cycles(tmp_path):
     rt = make_runtime(tmp_path)
     path = tmp_path / "t.txt"
-    head = "安徽省人民政府办公厅\n2018年5月30日\n附件\n任务分解表\n序号\t工作任务\t牵头单位\t配合单位\t时限要求\n"
+    head = ("安徽省人民政府办公厅\n2018年5月30日\n附件\n任务分解表\n"
+            "序号\t工作任务\t牵头单位\t配合单位\t时限要求\n")
     path.write_text(head + "1\t制定实施细则\t省经济和信息化委\t省财政厅\t2018年9月30日前\n"
                     "2\t开展评估\t省财政厅\t\t2018年12月31日前\n", encoding="utf-8")
     _confirm(rt, _read(rt, path, policy_id="rev"))
