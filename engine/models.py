@@ -218,6 +218,23 @@ class Policy(Base):
         back_populates="policy", order_by="PolicyTask.number")
 
 
+class ImportDraft(Base):
+    """An uploaded table between preview and confirmation: the file, the options, the
+    supervisor's mappings of unknown units and corrected cells. Nothing else is written
+    before the import is confirmed."""
+
+    __tablename__ = "import_drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    mappings: Mapped[dict[str, str]] = mapped_column(JSON)  # name as written -> unit id/"new"
+    corrections: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON)  # task number -> fields
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    policy_id: Mapped[str | None] = mapped_column(String(60))    # set once confirmed
+
+
 class PolicyVersion(Base):
     """One version of a policy's table as imported: the tasks, their source and the diff."""
 

@@ -79,6 +79,7 @@ class BoardRow:
     """One obligation (task x lead unit x cycle) on the supervisors' board."""
 
     instance_id: int
+    policy_id: str
     task_number: int
     task_title: str
     unit_id: str
@@ -92,14 +93,18 @@ class BoardRow:
 
 
 def board(s: Session, today: date, *, task: int | None = None, unit: str | None = None,
-          cycle: str | None = None, status: str | None = None) -> list[BoardRow]:
+          cycle: str | None = None, status: str | None = None,
+          policy: str | None = None) -> list[BoardRow]:
     """Obligations with their lead item's status and light, overdue first (columns only)."""
-    q = (select(Instance.id, PolicyTask.number, PolicyTask.title, Instance.lead_unit_id,
-                Cycle.label, Instance.due_date, WorkItem.status, WorkItem.id)
+    q = (select(Instance.id, PolicyTask.policy_id, PolicyTask.number, PolicyTask.title,
+                Instance.lead_unit_id, Cycle.label, Instance.due_date, WorkItem.status,
+                WorkItem.id)
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .outerjoin(WorkItem, and_(WorkItem.instance_id == Instance.id,
                                    WorkItem.role == ItemRole.LEAD)))
+    if policy:
+        q = q.where(PolicyTask.policy_id == policy)
     if task is not None:
         q = q.where(PolicyTask.number == task)
     if unit:
@@ -108,13 +113,14 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
         q = q.where(Cycle.label == cycle)
     names = unit_names(s, today)
     rows = []
-    for inst_id, number, title, unit_id, label, due, item_status, item_id in s.execute(q):
+    for inst_id, policy_id, number, title, unit_id, label, due, item_status, item_id in \
+            s.execute(q):
         st = item_status or ItemStatus.OPEN
         lt = light(st, due, today)
         left = days_left(due, today)
         overdue = -left if (left is not None and left < 0 and lt is Light.RED) else 0
-        row = BoardRow(inst_id, number, title, unit_id, names.get(unit_id, unit_id), label, due,
-                       st, lt, overdue, item_id)
+        row = BoardRow(inst_id, policy_id, number, title, unit_id, names.get(unit_id, unit_id),
+                       label, due, st, lt, overdue, item_id)
         if status and not board_matches(row, status):
             continue
         rows.append(row)

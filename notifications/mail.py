@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.blobs import insert_ignoring, store_blob
 from engine.clock import CHINA_TZ, Clock
 from engine.db import transaction
 from engine.errors import ValidationError
@@ -78,25 +79,6 @@ def _address(value: Recipient) -> str:
         return str(Address(display_name=name or "", addr_spec=addr))
     except (ValueError, IndexError) as exc:
         raise ValidationError(f"邮件地址无效：{value!r}") from exc
-
-
-def insert_ignoring(session: Session, entity: type[Any], *unique: str) -> Any:
-    """The dialect's INSERT … ON CONFLICT (``unique``) DO NOTHING."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        return pg_insert(entity).on_conflict_do_nothing(index_elements=list(unique))
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-        return sqlite_insert(entity).on_conflict_do_nothing(index_elements=list(unique))
-    raise ValidationError(f"不支持的数据库：{dialect}")
-
-
-def store_blob(session: Session, data: bytes) -> str:
-    """Keep ``data`` as a ``Blob`` row (once per content) and return its sha256."""
-    digest = hashlib.sha256(data).hexdigest()
-    session.execute(insert_ignoring(session, Blob, "sha256").values(sha256=digest, data=data))
-    return digest
 
 
 def enqueue(session: Session, clock: Clock, *, dedupe_key: str, kind: str,

@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.blobs import insert_ignoring
 from engine.clock import Clock, today
 from engine.units import unit_names
-from notifications.mail import enqueue, insert_ignoring
+from notifications.mail import enqueue
 from notifications.models import Notification
 from notifications.recipients import Recipients
 

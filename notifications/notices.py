@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.blobs import store_blob
 from engine.clock import Clock, today
 from engine.errors import ConflictError
 from engine.lights import Light, light
@@ -40,7 +41,7 @@ from engine.models import (
 from engine.units import unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications import documents
-from notifications.mail import enqueue, store_blob
+from notifications.mail import enqueue
 from notifications.models import Document, DocumentKind
 from notifications.notes import add_note, signature
 from notifications.recipients import Recipients

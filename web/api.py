@@ -130,12 +130,14 @@ def board() -> Response:
     """The board rows, filtered like the page (supervisors and admins)."""
     if _actor().role is Role.LIAISON:
         abort(403)
-    rows = board_rows(db(), today_date(), task=small_int(request.args.get("task")),
+    rows = board_rows(db(), today_date(), policy=request.args.get("policy") or None,
+                      task=small_int(request.args.get("task")),
                          unit=request.args.get("unit") or None,
                          cycle=request.args.get("cycle") or None,
                          status=request.args.get("status") or None)
     return jsonify({"rows": [{
-        "instance_id": r.instance_id, "task_number": r.task_number, "task_title": r.task_title,
+        "instance_id": r.instance_id, "policy": r.policy_id, "task_number": r.task_number,
+        "task_title": r.task_title,
         "unit_id": r.unit_id, "unit_name": r.unit_name, "cycle": r.cycle_label,
         "due_date": _iso(r.due_date), "status": r.status.value, "light": r.light.value,
         "days_overdue": r.days_overdue, "item_id": r.item_id} for r in rows]})

@@ -20,7 +20,8 @@ ITEM_ID = [{"name": "item_id", "in": "path", "required": True,
             "schema": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}}]
 BOARD_FILTERS = [{"name": n, "in": "query", "required": False, "schema": {"type": t},
                   "description": d} for n, t, d in (
-    ("task", "integer", "任务编号"), ("unit", "string", "牵头单位 id"),
+    ("policy", "string", "政策编号"),
+    ("task", "integer", "任务编号（与 policy 一起使用）"), ("unit", "string", "牵头单位 id"),
     ("cycle", "string", "周期名称，如 2018年度"),
     ("status", "string", "open / returned / submitted / closed / overdue / yellow"))]
 
@@ -56,7 +57,8 @@ SCHEMAS: dict[str, Any] = {
         "reason": {"type": ["string", "null"], "maxLength": 4000,
                    "description": "退回时必填"}}},
     "BoardRow": {"type": "object", "properties": {
-        "instance_id": {"type": "integer"}, "task_number": {"type": "integer"},
+        "instance_id": {"type": "integer"}, "policy": {"type": "string"},
+        "task_number": {"type": "integer"},
         "task_title": {"type": "string"}, "unit_id": {"type": "string"},
         "unit_name": {"type": "string"}, "cycle": {"type": "string"},
         "due_date": {"type": "string", "format": "date", "nullable": True},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
@@ -79,6 +79,17 @@ class UserForm(FlaskForm):
     email = StringField("邮箱", validators=[
         Optional(), Length(max=200),
         Regexp(EMAIL, message="邮箱格式不正确")])
+
+
+class PolicyUploadForm(FlaskForm):
+    """A decomposition table to import, and what the file may not say."""
+
+    file = FileField("任务分解表文件", validators=[FileRequired("请选择文件")])
+    policy_id = StringField("政策编号", validators=[
+        Optional(), Length(max=60),
+        Regexp(r"\A[a-z0-9][a-z0-9_-]*\Z", message="只能包含小写字母、数字、- 和 _")])
+    title = StringField("标题", validators=[Optional(), Length(max=300)])
+    issued_on = DateField("发布日期", validators=[Optional()])
 
 
 class ConfirmForm(FlaskForm):

@@ -47,7 +47,7 @@ def configure(app: Flask, config: Config, given: Mapping[str, Any]) -> None:
 
 
 SMALL_BODY = 256 * 1024            # any form or JSON body but an evidence upload
-UPLOAD_ENDPOINTS = frozenset({"items.evidence"})
+UPLOAD_ENDPOINTS = frozenset({"items.evidence", "policies.upload"})
 
 
 def limit_requests(app: Flask, config: Config, given: Mapping[str, Any]) -> None:

@@ -11,6 +11,8 @@ from flask import Flask
 from sqlalchemy import select
 from webtools import TOKENS, do_login, first_item, tok
 
+from engine import import_drafts
+from engine.access import Actor
 from engine.models import Attachment, Blob, ExtensionRequest, ItemRole, WorkItem
 from engine.runtime import Runtime
 
@@ -61,10 +63,13 @@ def world_ids(app: Flask, rt: Runtime) -> dict[str, int]:
         s.add(doc)
         msg = enqueue(s, rt.clock, dedupe_key="t-msg", kind="test", to=["a@example.gov.cn"],
                       subject="测试", text="正文")
+        draft = import_drafts.create(s, rt.clock, Actor.system(), filename="t.txt",
+                                     data="任务\n2018年6月1日\n".encode())
         s.flush()
         assert msg is not None
         return {"item": item.id, "instance": item.instance_id, "review": review.id,
                 "attachment": att.id, "extension": ext.id, "doc": doc.id, "msg": msg.id,
+                "draft": draft.id,
                 "other_item": first_item(rt, OTHER).id,
                 "other_instance": first_item(rt, OTHER).instance_id}
 
@@ -99,6 +104,14 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("board.unit", "GET", "/board/units/hefei", both),
         Case("board.task", "GET", "/board/tasks/1", both),
         Case("archive.index", "GET", "/archive/", every),
+        Case("policies.index", "GET", "/policies/", both),
+        Case("policies.show", "GET", "/policies/anhui-2018-zjtx", both),
+        Case("policies.status", "POST", "/policies/anhui-2018-zjtx/status", both),
+        Case("policies.upload", "GET", "/policies/import", both),
+        Case("policies.preview", "GET", f"/policies/import/{ids['draft']}", both),
+        Case("policies.map_unit", "POST", f"/policies/import/{ids['draft']}/map", both),
+        Case("policies.correct", "POST", f"/policies/import/{ids['draft']}/correct", both),
+        Case("policies.confirm", "POST", f"/policies/import/{ids['draft']}/confirm", both),
         Case("archive.pdf", "GET", f"/archive/{ids['doc']}.pdf", every, frozenset({OTHER})),
         Case("admin.users", "GET", "/admin/users", adm),
         Case("admin.units", "GET", "/admin/units", adm),
@@ -122,6 +135,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
 def test_every_rule_is_covered(app: Flask) -> None:
     covered = {c.endpoint for c in cases({k: 1 for k in (
         "item", "instance", "review", "attachment", "extension", "doc", "msg", "other_item",
+        "draft",
         "other_instance")})}
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints - NO_AUTH == covered

@@ -49,6 +49,24 @@ def upgrade() -> None:
                             name=op.f("uq_policy_versions_policy_id_version")),
     )
     op.create_index("ix_policy_versions_policy_id", "policy_versions", ["policy_id"])
+    op.create_table(
+        "import_drafts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("filename", sa.String(255), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("mappings", sa.JSON(), nullable=False),
+        sa.Column("corrections", sa.JSON(), nullable=False),
+        sa.Column("created_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("policy_id", sa.String(60), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
+                                name=op.f("fk_import_drafts_user_id_users")),
+        sa.ForeignKeyConstraint(["sha256"], ["blobs.sha256"],
+                                name=op.f("fk_import_drafts_sha256_blobs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_drafts")),
+    )
+    op.create_index("ix_import_drafts_user_id", "import_drafts", ["user_id"])
     with op.batch_alter_table("policies") as batch:
         batch.add_column(sa.Column("status", sa.Enum("active", "archived", name="policystatus",
                                                      native_enum=False, length=20),
@@ -73,6 +91,7 @@ def downgrade() -> None:
     with op.batch_alter_table("policies") as batch:
         batch.drop_column("version")
         batch.drop_column("status")
+    op.drop_table("import_drafts")
     op.drop_table("policy_versions")
     op.drop_table("unit_groups")
     op.drop_table("unit_aliases")
