@@ -8,6 +8,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from engine import import_drafts, policies
+from engine.importing.jsonout import context, cycles
 from engine.models import PolicyStatus, PolicyVersion, Role, Unit
 from engine.units import unit_names
 from web.auth import role_required
@@ -75,10 +76,13 @@ def preview(draft_id: int) -> str:
     """The table as read: every task, every cell's reading, every problem, unknown units."""
     s = db()
     shown = import_drafts.preview(s, import_drafts.get(s, actor(), draft_id))
+    ctx = context(shown.result)
+    dues = {t.number: cycles(t, ctx)[:6] for t in shown.result.tasks}
     units = unit_names(s, today_date())
     supervisors = sorted({u.id for u in s.scalars(select(Unit))})
     return render_template("policies/preview.html", p=shown, units=units,
                            supervisors=supervisors, confirm=ConfirmForm(), new=import_drafts.NEW,
+                           dues=dues,
                            fields=import_drafts.FIELDS, title="导入预览")
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.lights import Light, light
-from engine.models import Cycle, Instance, PolicyTask, WorkItem
+from engine.models import Cycle, Instance, Policy, PolicyTask, WorkItem
 
 
 @dataclass(frozen=True)
@@ -22,22 +22,25 @@ class ItemRow:
     task_title: str
     cycle_label: str
     lead_unit_id: str
+    policy_title: str
     light: Light
 
 
-Labels = dict[int, tuple[int, str, str, str]]
+Labels = dict[int, tuple[int, str, str, str, str]]
 
 
 def instance_labels(s: Session, instance_ids: Iterable[int]) -> Labels:
-    """Instance id -> (task number, task title, cycle label, lead unit id), in one query."""
+    """Instance id -> (task number, task title, cycle label, lead unit id, policy title), in
+    one query."""
     ids = sorted(set(instance_ids))
     if not ids:
         return {}
     q = (select(Instance.id, PolicyTask.number, PolicyTask.title, Cycle.label,
-                Instance.lead_unit_id)
+                Instance.lead_unit_id, Policy.title)
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
+         .join(Policy, Policy.id == PolicyTask.policy_id)
          .join(Cycle, Cycle.id == Instance.cycle_id).where(Instance.id.in_(ids)))
-    return {row[0]: (row[1], row[2], row[3], row[4]) for row in s.execute(q)}
+    return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in s.execute(q)}
 
 
 def item_rows(s: Session, items: Sequence[WorkItem], today: date) -> list[ItemRow]:
