@@ -157,7 +157,8 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
             yearly=period.yearly, contact=contact, issued_on=day)
         return Draft(doc.title, documents.bulletin_pdf(doc), facts.summary(period))
 
-    doc = issue_document(s, clock, kind=DocumentKind.BULLETIN, office=policy.data["doc_office"],
+    doc = issue_document(s, clock, kind=DocumentKind.BULLETIN, policy_id=policy_id,
+                         office=policy.data["doc_office"],
                          office_unit_id=policy.supervisor_unit_id, issued_on=day,
                          dedupe_key=f"bulletin:{policy_id}:{period.key}", unit_id=None,
                          build=build)

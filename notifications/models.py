@@ -65,6 +65,7 @@ class Document(Base):
     __table_args__ = (UniqueConstraint("kind", "office", "year", "seq"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind), index=True)
+    policy_id: Mapped[str | None] = mapped_column(String(60), index=True)  # None: several
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(60), unique=True)

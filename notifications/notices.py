@@ -70,7 +70,8 @@ Builder = Callable[[str, int], Draft]  # (number, issue of its kind this year) -
 
 def issue_document(s: Session, clock: Clock, *, kind: DocumentKind, office: str,
                    office_unit_id: str, issued_on: date, dedupe_key: str,
-                   unit_id: str | None, build: Builder) -> Document | None:
+                   unit_id: str | None, build: Builder,
+                   policy_id: str | None = None) -> Document | None:
     """Number, render and store one document; None if ``dedupe_key`` was issued already."""
     lock = select(Unit.id).where(Unit.id == office_unit_id)
     if s.get_bind().dialect.name == "postgresql":
@@ -88,7 +89,8 @@ def issue_document(s: Session, clock: Clock, *, kind: DocumentKind, office: str,
         draft = build(number, issue)
         try:
             with s.begin_nested():
-                doc = Document(kind=kind, year=issued_on.year, seq=seq, number=number,
+                doc = Document(kind=kind, policy_id=policy_id, year=issued_on.year, seq=seq,
+                               number=number,
                                office=office, title=draft.title, unit_id=unit_id,
                                issued_on=issued_on, pdf_sha256=store_blob(s, draft.pdf),
                                data={**draft.data, "issue": issue}, dedupe_key=dedupe_key,
@@ -195,7 +197,8 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
                      {"items": [r.id for r in rows], "addressee": names[unit_id],
                       "due_dates": sorted({r.due_date.isoformat() for r in rows})})
 
-    doc = issue_document(s, clock, kind=DocumentKind.NOTICE, office=policy.data["doc_office"],
+    doc = issue_document(s, clock, kind=DocumentKind.NOTICE, policy_id=policy_id,
+                         office=policy.data["doc_office"],
                          office_unit_id=policy.supervisor_unit_id, issued_on=day,
                          dedupe_key=f"notice:{policy_id}:{unit_id}:{day.isoformat()}",
                          unit_id=unit_id, build=build)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**63 - 1  # BIGINT: a larger id can exist nowhere
@@ -16,6 +18,16 @@ def small_int(raw: str | None, *, maximum: int = MAX_SMALL) -> int | None:
         return None
     value = int(raw)
     return value if 0 < value <= maximum else None
+
+
+def iso_date(raw: str | None) -> date | None:
+    """``raw`` as a date when it is YYYY-MM-DD, else None."""
+    if not raw or len(raw) != 10 or not raw.isascii():
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
 
 
 class IdConverter(IntegerConverter):

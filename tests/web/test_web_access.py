@@ -104,6 +104,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("board.unit", "GET", "/board/units/hefei", both),
         Case("board.task", "GET", "/board/tasks/1", both),
         Case("archive.index", "GET", "/archive/", every),
+        Case("search.index", "GET", "/search/?q=任务", every),
         Case("policies.index", "GET", "/policies/", both),
         Case("policies.show", "GET", "/policies/anhui-2018-zjtx", both),
         Case("policies.status", "POST", "/policies/anhui-2018-zjtx/status", both),

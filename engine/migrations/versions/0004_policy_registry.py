@@ -79,12 +79,18 @@ def upgrade() -> None:
         batch.add_column(sa.Column("active", sa.Boolean(), nullable=False,
                                    server_default=sa.true()))
     op.execute("UPDATE policy_tasks SET path = '[]', notes = '[]'")
+    with op.batch_alter_table("documents") as batch:
+        batch.add_column(sa.Column("policy_id", sa.String(60), nullable=True))
+        batch.create_index("ix_documents_policy_id", ["policy_id"])
     with op.batch_alter_table("policy_tasks") as batch:
         batch.alter_column("path", existing_type=sa.JSON(), nullable=False)
         batch.alter_column("notes", existing_type=sa.JSON(), nullable=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("documents") as batch:
+        batch.drop_index("ix_documents_policy_id")
+        batch.drop_column("policy_id")
     with op.batch_alter_table("policy_tasks") as batch:
         for column in ("active", "notes", "path", "label"):
             batch.drop_column(column)
