@@ -107,8 +107,12 @@ def scheduler() -> None:
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--out", "out", default="var/simulation", show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
+@click.option("--import", "imports", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="同时运行的另一项政策（任务分解表文件，可重复）")
 @friendly
-def simulate(start: datetime, end: datetime, seed: int, out: Path) -> None:
+def simulate(start: datetime, end: datetime, seed: int, out: Path,
+             imports: tuple[Path, ...]) -> None:
     """Replay the policy day by day on a fresh database with scripted units."""
     import json
 
@@ -116,7 +120,8 @@ def simulate(start: datetime, end: datetime, seed: int, out: Path) -> None:
 
     config = Config.from_env()
     req = SimulationRequest(start.date(), end.date(), seed, out,
-                            database_url=config.simulation_database_url, smtp_url=config.smtp_url)
+                            database_url=config.simulation_database_url, smtp_url=config.smtp_url,
+                            imports=imports)
     summary = simulate(req, progress=terminal_progress)
     click.echo(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True))
     click.echo(f"文书与汇总已写入 {out}")

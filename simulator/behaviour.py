@@ -67,7 +67,8 @@ def _rng(seed: int, *key: object) -> random.Random:
 
 
 @functools.lru_cache(maxsize=8192)
-def plan_for(seed: int, task: int, cycle: str, unit: str, opens: date, due: date | None) -> Plan:
+def plan_for(seed: int, task: int | str, cycle: str, unit: str, opens: date,
+             due: date | None) -> Plan:
     """The plan of one obligation, from the seed alone."""
     rng = _rng(seed, "lead", task, cycle, unit)
     profile = rng.choices([p for p, _ in WEIGHTS], [w for _, w in WEIGHTS])[0]
@@ -85,7 +86,7 @@ def plan_for(seed: int, task: int, cycle: str, unit: str, opens: date, due: date
 
 
 @functools.lru_cache(maxsize=8192)
-def support_day(seed: int, task: int, cycle: str, unit: str, opens: date,
+def support_day(seed: int, task: int | str, cycle: str, unit: str, opens: date,
                 due: date | None) -> date:
     """The day a supporting unit hands in its contribution."""
     rng = _rng(seed, "support", task, cycle, unit)
@@ -95,7 +96,7 @@ def support_day(seed: int, task: int, cycle: str, unit: str, opens: date,
 
 _ACTIONABLE_ROWS = (
     select(WorkItem.id, WorkItem.role, WorkItem.status, WorkItem.unit_id, WorkItem.updated_at,
-           WorkItem.due_date, PolicyTask.number, Cycle.label, Cycle.opens_on,
+           WorkItem.due_date, PolicyTask.number, PolicyTask.policy_id, Cycle.label, Cycle.opens_on,
            Instance.lead_unit_id, Instance.original_due_date)
     .join(Instance, Instance.id == WorkItem.instance_id)
     .join(PolicyTask, PolicyTask.id == Instance.task_id)
@@ -110,9 +111,15 @@ def _returns_wanted(profile: Profile) -> int:
 class Behaviour:
     """Acts each simulated day for every unit and the supervisor, through the service layer."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, main_policy: str | None = None) -> None:
         self.seed = seed
+        self.main_policy = main_policy  # its stories keep their keys: the task number alone
         self._actors: dict[str, service.Actor] = {}
+
+    def _key(self, policy_id: str, number: int) -> int | str:
+        """A task's key in the story: another policy's task 1 is not the main policy's."""
+        return number if policy_id == self.main_policy or self.main_policy is None \
+            else f"{policy_id}:{number}"
 
     def act(self, s: Session, clock: Clock) -> int:
         """Everything the units and the supervisor do today; returns the number of actions."""
@@ -136,18 +143,19 @@ class Behaviour:
     def _due_today(self, row: Any, day: date) -> bool:
         """Whether the item's actor means to act today (no query)."""
         if row.role is ItemRole.SUPPORTING:
-            return day >= support_day(self.seed, row.number, row.label, row.unit_id,
-                                      row.opens_on, row.due_date)
+            return day >= support_day(self.seed, self._key(row.policy_id, row.number), row.label,
+                                      row.unit_id, row.opens_on, row.due_date)
         if row.role is ItemRole.SUPERVISOR:
             return day >= today_of(row.updated_at) + timedelta(days=2)
         if row.status is ItemStatus.OPEN:
-            return day >= plan_for(self.seed, row.number, row.label, row.lead_unit_id,
-                                   row.opens_on, row.original_due_date).submit_on
+            return day >= plan_for(self.seed, self._key(row.policy_id, row.number), row.label,
+                                   row.lead_unit_id, row.opens_on, row.original_due_date).submit_on
         return True
 
     def _plan(self, inst: Instance) -> Plan:
-        return plan_for(self.seed, inst.task.number, inst.cycle.label, inst.lead_unit_id,
-                        inst.cycle.opens_on, inst.original_due_date)
+        return plan_for(self.seed, self._key(inst.task.policy_id, inst.task.number),
+                        inst.cycle.label, inst.lead_unit_id, inst.cycle.opens_on,
+                        inst.original_due_date)
 
     def _act_on(self, s: Session, clock: Clock, item: WorkItem, day: date) -> int:
         inst = item.instance

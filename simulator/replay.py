@@ -29,6 +29,7 @@ from engine.models import (
     ClockState,
     Instance,
     InstanceStatus,
+    Policy,
     Role,
     Unit,
     User,
@@ -54,6 +55,7 @@ class SimulationRequest:
     out: Path
     database_url: str | None = None
     smtp_url: str | None = None
+    imports: tuple[Path, ...] = ()  # more policies to run beside the configured one
 
 
 def simulate(req: SimulationRequest,
@@ -62,7 +64,9 @@ def simulate(req: SimulationRequest,
     if req.end < req.start:
         raise ValidationError("结束日期不能早于开始日期")
     rt = _fresh_runtime(req)
-    behaviour = Behaviour(req.seed)
+    with rt.sessions() as s:
+        main = s.scalars(select(Policy.id).order_by(Policy.issued_on, Policy.id)).first()
+    behaviour = Behaviour(req.seed, main)
     total = (req.end - req.start).days + 1
     clock = rt.clock
     assert isinstance(clock, ManualClock)
@@ -107,8 +111,27 @@ def _fresh_runtime(req: SimulationRequest) -> Runtime:
     policy = load_policy(config.policy_file)
     with rt.sessions() as s, s.begin():
         loader.load_into_db(s, clock, policy, rt.processes())
+        for path in req.imports:
+            _import(s, clock, path)
         _sim_accounts(s, clock, policy.supervisor)
     return rt
+
+
+def _import(s: Any, clock: ManualClock, path: Path) -> None:
+    """Another policy through the importer, its unknown units created (as a supervisor would)."""
+    from engine.access import Actor
+    from engine.importing import ImportOptions, read_policy_file
+    from engine.policy_import import Confirmation, confirm, directory
+
+    result = read_policy_file(path.name, path.read_bytes(), directory(s),
+                              ImportOptions(policy_id=_slug(path.stem), create_units=True))
+    confirm(s, clock, Actor.system(), result,
+            Confirmation(source_name=path.name, create_units=True))
+
+
+def _slug(stem: str) -> str:
+    slug = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in stem.lower())
+    return slug.strip("-_")[:60] or "imported"
 
 
 # Liaisons are people: their names do not change when their unit is renamed.
