@@ -28,16 +28,17 @@ def available() -> bool:
     return shutil.which("node") is not None and BPMNLINT.exists()
 
 
-def structure_digest(xml: str) -> str:
-    """The process's structure: its text with every name blanked."""
-    return hashlib.sha256(_NAMES.sub('name=""', xml).encode()).hexdigest()
+def structure_digest(xml: str, process_id: str) -> str:
+    """The process's structure: its text with every name and its own id blanked."""
+    blank = _NAMES.sub('name=""', xml.replace(process_id, "PROCESS"))
+    return hashlib.sha256(blank.encode()).hexdigest()
 
 
-def lint(xml: str, label: str) -> bool:
+def lint(xml: str, process_id: str) -> bool:
     """Lint one process; True when linted (clean), False when bpmnlint is not installed.
 
     Raises BpmnError quoting bpmnlint's report when a rule fails."""
-    key = structure_digest(xml)
+    key = structure_digest(xml, process_id)
     if key in _CLEAN:
         return True
     if not available():
@@ -50,6 +51,6 @@ def lint(xml: str, label: str) -> bool:
                                 text=True, timeout=120, check=False)
     report = (result.stdout + result.stderr).strip()
     if result.returncode != 0 or report:
-        raise BpmnError(f"bpmnlint 检查未通过：{report[:500]}", file=label)
+        raise BpmnError(f"bpmnlint 检查未通过：{report[:500]}", file=process_id)
     _CLEAN.add(key)
     return True

@@ -83,10 +83,11 @@ def confirm(s: Session, clock: Clock, actor: Actor, result: ImportResult,
     assert ctx is not None
     _number(s, policy_id, result.tasks)
     tasks_json = []
+    names = directory(s)
     for task in result.tasks:
         trow = _task_row(s, clock, actor, row, task, ids)
         _cycles(s, clock, actor, trow, task, ctx)
-        tasks_json.append({**task_json(task, directory(s), meta.issued_on, ctx),
+        tasks_json.append({**task_json(task, names, meta.issued_on, ctx),
                            "lead_unit_ids": trow.lead_unit_ids,
                            "supporting_unit_ids": trow.supporting_unit_ids})
     gone = _retire_missing(s, row, {t.number for t in result.tasks})
