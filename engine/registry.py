@@ -109,6 +109,26 @@ def add_alias(s: Session, clock: Clock, actor: Actor, unit_id: str, alias: str) 
                      object_id=unit_id, after={"alias": alias})
 
 
+def set_group(s: Session, clock: Clock, actor: Actor, name: str, members: list[str]) -> None:
+    """Define (or redefine, or with no members remove) a group phrase of the registry."""
+    access.require_role(actor, Role.SUPERVISOR, Role.ADMIN, what="维护单位组")
+    name = clean_line(name, "单位组名称", 100)
+    unknown = [m for m in members if s.get(Unit, m) is None]
+    if unknown:
+        raise ValidationError(f"单位 {unknown[0]} 不存在")
+    row = s.get(UnitGroup, name)
+    before = list(row.members) if row else None
+    if not members:
+        if row is not None:
+            s.delete(row)
+    elif row is None:
+        s.add(UnitGroup(name=name, members=list(dict.fromkeys(members))))
+    else:
+        row.members = list(dict.fromkeys(members))
+    audit.record(s, clock, actor=actor.username, action="set_group", object_type="unit_group",
+                 object_id=name[:60], before={"members": before}, after={"members": members})
+
+
 def units_json(s: Session, day: date) -> list[dict[str, Any]]:
     """``duban units list --json``: id, name (today), short name, kind, names, aliases."""
     out: list[dict[str, Any]] = []

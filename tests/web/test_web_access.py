@@ -117,6 +117,8 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("admin.users", "GET", "/admin/users", adm),
         Case("admin.units", "GET", "/admin/units", adm),
         Case("admin.rename_unit", "POST", "/admin/units/hefei/names", adm),
+        Case("admin.create_unit", "POST", "/admin/units/new", adm),
+        Case("admin.set_group", "POST", "/admin/groups", adm),
         Case("admin.toggle_active", "POST", "/admin/users/1/active", adm),
         Case("admin.reset_password", "POST", "/admin/users/1/password", adm),
         Case("admin.issue_token", "POST", "/admin/users/1/token", adm),

@@ -490,3 +490,20 @@ def test_nobody_reviews_the_own_units_evidence(rt: Runtime) -> None:
                                        role=Role.SUPERVISOR, password=PASSWORD, unit_id="jxw")
         with pytest.raises(PermissionDeniedError, match="本单位"):
             service.review(s, rt.clock, Actor.of(insider), review.id, approve=True)
+
+
+def test_admin_registers_a_unit_and_a_group_the_importer_then_knows(app: Flask,
+                                                                    rt: Runtime) -> None:
+    from engine.policy_import import directory
+
+    admin = app.test_client()
+    do_login(admin, "admin")
+    admin.post("/admin/units/new", data={"csrf_token": tok(admin), "name": "安徽省大数据中心",
+                                         "short_name": "省大数据中心", "kind": "other"})
+    admin.post("/admin/groups", data={"csrf_token": tok(admin), "name": "皖北各市",
+                                      "members": ["huaibei", "bozhou", "suzhou"]})
+    with rt.sessions() as s:
+        found = directory(s)
+        assert found.lookup("省大数据中心") is not None
+        assert found.group("皖北各市") == ("huaibei", "bozhou", "suzhou")
+    assert "皖北各市" in admin.get("/admin/units").get_data(as_text=True)

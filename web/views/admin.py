@@ -7,9 +7,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from engine import admin
+from engine import admin, registry
 from engine.errors import ClockError
-from engine.models import Role, Unit, User
+from engine.models import Role, Unit, UnitKind, User
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import ClockForm, ConfirmForm, UnitNameForm, UserForm
@@ -107,7 +107,38 @@ def units() -> str:
     for user in s.scalars(select(User).where(User.unit_id.is_not(None)).order_by(User.username)):
         liaisons.setdefault(user.unit_id or "", []).append(user)
     return render_template("admin/units.html", units=rows, liaisons=liaisons,
-                           form=UnitNameForm(), title="单位管理")
+                           form=UnitNameForm(), groups=registry.groups(s),
+                           names=unit_names(s, today_date()), confirm=ConfirmForm(),
+                           kinds=UNIT_KINDS, title="单位管理")
+
+
+UNIT_KINDS = {"city": "市（县、区）政府", "department": "部门", "other": "其他单位"}
+
+
+@bp.route("/units/new", methods=["POST"])
+@role_required(Role.ADMIN)
+def create_unit() -> Response:
+    """Register a unit (shared by every policy)."""
+    _confirmed()
+    s = db()
+    kind = request.form.get("kind", "other")
+    if kind not in UNIT_KINDS:
+        abort(400)
+    act(lambda: registry.create_unit(
+        s, clock(), actor(), unit_id=registry.new_unit_id(s), name=request.form.get("name", ""),
+        kind=UnitKind(kind), short_name=request.form.get("short_name") or None), "单位已登记。")
+    return redirect(url_for(".units"))
+
+
+@bp.route("/groups", methods=["POST"])
+@role_required(Role.ADMIN)
+def set_group() -> Response:
+    """Define a group phrase (各区县政府) and its members; no members removes it."""
+    _confirmed()
+    members = [m for m in request.form.getlist("members") if m]
+    act(lambda: registry.set_group(db(), clock(), actor(), request.form.get("name", ""),
+                                   members), "单位组已保存。")
+    return redirect(url_for(".units") + "#groups")
 
 
 @bp.route("/units/<unit_id>/names", methods=["POST"])
