@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.deadlines import Cycle, DeadlineRule, RuleContext, parse_deadline
 from engine.errors import DubanError, NotFoundError
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 UNIT_KINDS = ("city", "department", "other")  # mirrors engine.models.UnitKind
 TARGET_PERIODS = ("year", "selection", "total")
+TARGET_KINDS = ("count", "amount")  # whole things counted, or a quantity that may have decimals
+# Measure words of things counted one by one (户, 个, 家 …): a count of them is a whole number.
+COUNT_WORDS = "户个家名人项所条件次座只批场期位款套台篇部支"
+# Units that are quantities even when they end in a measure word (1.5万户, 2.5亿元, 12.5%).
+AMOUNT_MARKS = ("元", "%", "％", "‰", "万", "亿", "千", "百", "吨", "米", "亩", "公里", "小时")
 MORE_MARK = "等"  # a cell ending in 等 means "and others"
 _CELL_SEPARATORS = re.compile(r"[、，,；;]")
 _SLUG = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -40,7 +45,7 @@ TASK_FIELDS = {"number": "序号", "title": "任务名称", "text": "工作任�
                "supporting": "配合单位", "deadline": "时限要求", "targets": "目标",
                "process_id": "流程编号", "bpmn": "流程文件", "supervisor": "督查单位"}
 TARGET_FIELDS = {"key": "键", "label": "名称", "amount": "数量", "unit": "计量单位",
-                 "per": "周期"}
+                 "per": "周期", "kind": "类型"}
 
 
 @dataclass(frozen=True)
@@ -94,13 +99,36 @@ class UnitDef:
 
 @dataclass(frozen=True)
 class Target:
-    """A number the task must reach: ``amount`` ``unit`` per year, per selection or in total."""
+    """A number the task must reach: ``amount`` ``unit`` per year, per selection or in total.
+
+    ``kind`` is "count" (whole numbers: 户, 个, 家 …) or "amount" (decimals: 万元, %); left empty
+    it follows the unit (``target_kind``).
+    """
 
     key: str
     label: str
     amount: int
     unit: str
     per: str
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.kind:  # frozen: set the derived default once, here
+            object.__setattr__(self, "kind", target_kind(self.unit))
+
+
+def target_kind(unit: str) -> str:
+    """"count" when ``unit`` is a measure word of things counted one by one, else "amount"."""
+    unit = unit.strip()
+    if any(mark in unit for mark in AMOUNT_MARKS):
+        return "amount"
+    return "count" if unit and unit[-1] in COUNT_WORDS else "amount"
+
+
+def kind_of(target: Mapping[str, Any]) -> str:
+    """The kind of a target stored as a dict (older rows carry no ``kind``: derive it)."""
+    kind = target.get("kind")
+    return kind if kind in TARGET_KINDS else target_kind(str(target.get("unit", "")))
 
 
 @dataclass(frozen=True)
@@ -373,9 +401,13 @@ def _targets(sec: Section, policy: PolicyDef) -> tuple[Target, ...]:
             raise tsec.error(f"未知周期“{per}”（可选：{'、'.join(TARGET_PERIODS)}）", "per")
         if per == "selection" and not policy.selection_years:
             raise tsec.error("按评选计的目标需要配置评选年份（selection_years）", "per")
+        unit = tsec.text("unit")
+        kind = tsec.opt_text("kind") or target_kind(unit)
+        if kind not in TARGET_KINDS:
+            raise tsec.error(f"未知类型“{kind}”（可选：count 计数、amount 数量）", "kind")
         targets.append(Target(key=key, label=tsec.text("label"),
-                              amount=tsec.integer("amount", minimum=1),
-                              unit=tsec.text("unit"), per=per))
+                              amount=tsec.integer("amount", minimum=1), unit=unit, per=per,
+                              kind=kind))
     return tuple(targets)
 
 

@@ -32,6 +32,7 @@ from engine.models import (
     Review,
     WorkItem,
 )
+from engine.policy import kind_of
 
 MAX_TEXT = 20_000
 MAX_NUMBER_FACTOR = 100
@@ -95,24 +96,42 @@ def submit(s: Session, clock: Clock, actor: Actor, item_id: int, *, text: str,
 
 
 def _check_numbers(inst: Instance, numbers: dict[str, Any]) -> dict[str, float]:
+    """The reported numbers, each checked against its target (key, kind, range)."""
     targets = {t["key"]: t for t in inst.task.targets}
     clean: dict[str, float] = {}
     for key, raw in numbers.items():
         if key not in targets:
-            raise ValidationError(f"任务{inst.task.number}没有指标“{key}”")
+            raise ValidationError(_unknown_key(inst.task.number, key, inst.task.targets))
         if raw is None or raw == "":
             continue
-        try:
-            if isinstance(raw, bool):
-                raise TypeError(raw)
-            value = float(raw)
-        except (TypeError, ValueError, OverflowError):
-            raise ValidationError(f"指标“{targets[key]['label']}”应为数字，而不是“{raw}”") from None
-        limit = max(targets[key]["amount"], 1) * MAX_NUMBER_FACTOR
-        if not math.isfinite(value) or value < 0 or value > limit:
-            raise ValidationError(f"指标“{targets[key]['label']}”应在 0 到 {limit:g} 之间")
-        clean[key] = int(value) if value.is_integer() else value
+        clean[key] = _check_number(targets[key], raw)
     return clean
+
+
+def _unknown_key(number: int, key: str, targets: Sequence[dict[str, Any]]) -> str:
+    """The refusal of an unknown key, naming the keys the task has (the CLI's --number)."""
+    if not targets:
+        return f"任务{number}没有量化指标，无需填报“{key}”"
+    valid = "、".join(f"{t['key']}（{t['label']}）" for t in targets)
+    return f"任务{number}没有指标“{key}”，可填报的指标：{valid}"
+
+
+def _check_number(target: dict[str, Any], raw: Any) -> float:
+    """One number: finite, within 0 and 100 times the target, whole for a count."""
+    label = target["label"]
+    try:
+        if isinstance(raw, bool):  # True would read as 1
+            raise TypeError(raw)
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError(f"指标“{label}”应为数字，而不是“{raw}”") from None
+    limit = max(target["amount"], 1) * MAX_NUMBER_FACTOR
+    if not math.isfinite(value) or value < 0 or value > limit:
+        raise ValidationError(f"指标“{label}”应在 0 到 {limit:g} 之间")
+    if kind_of(target) == "count" and not value.is_integer():
+        raise ValidationError(f"指标“{label}”按{target.get('unit') or '个'}计数，应为整数，"
+                              f"而不是“{raw}”")
+    return int(value) if value.is_integer() else value
 
 
 def _claim_attachments(s: Session, actor: Actor, ids: Sequence[int]) -> list[Attachment]:
