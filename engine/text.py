@@ -36,3 +36,13 @@ def clean_email(value: str | None) -> str:
         raise ValidationError(f"邮箱格式不正确：{text!r}")
     local, _, domain = text.partition("@")
     return f"{local}@{domain.lower()}"
+
+
+def quoted(title: str) -> str:
+    """A title in double quotes, its own quotes turned single: 任务1“制定‘地方版’政策措施”."""
+    inner = title.strip().translate(_INNER_QUOTES)
+    return f"“{inner}”"
+
+
+# GB/T 15834: quotes inside quotes are single quotes (“…‘…’…”).
+_INNER_QUOTES = str.maketrans({"“": "‘", "”": "’"})

@@ -8,24 +8,29 @@ issued, so a missed day is caught up once; older periods are not back-filled.
 
 Everything is computed as of the period's last day from timestamps (closed, submitted,
 reviewed, extension decided), so a bulletin issued a few days late still shows that day.
+
+No bulletin with nothing to say: a first month with fewer than ``MIN_FIRST_DAYS`` days after
+the policy's issue joins the next month (the 2018-05-30 policy's first bulletin covers
+2018年5—6月), and a monthly period in which no obligation had fallen due and none was closed is
+skipped (its figures would all be "in progress"; the next bulletin is cumulative anyway).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.clock import Clock, overdue_from, today
+from engine.attainment import year_figures
+from engine.clock import Clock, overdue_from, start_of_day, today
 from engine.errors import ValidationError
 from engine.lights import Light, light
 from engine.models import (
-    Cycle,
     Evidence,
     ExtensionRequest,
     ExtensionStatus,
@@ -39,7 +44,7 @@ from engine.models import (
     UnitKind,
     WorkItem,
 )
-from engine.units import unit_names
+from engine.units import short_names, unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications import documents
 from notifications.mail import enqueue
@@ -50,10 +55,9 @@ from notifications.recipients import Recipients
 
 log = logging.getLogger(__name__)
 
-REQUIREMENTS = (
-    "各地、各有关单位要对照任务分解表，逐项明确责任人和完成时限，确保按期办结。",
-    "逾期未办结的单位要查明原因、限期整改，并及时报送办理情况和佐证材料。",
-)
+REQUIREMENTS = ("各地、各有关单位要对照任务分解表，逐项明确责任人和完成时限，确保按期办结。",)
+OVERDUE_REQUIREMENT = "逾期未办结的单位要查明原因、限期整改，并及时报送办理情况和佐证材料。"
+MIN_FIRST_DAYS = 15  # a first month shorter than this after the issue joins the next month
 
 
 @dataclass(frozen=True)
@@ -108,13 +112,45 @@ def due_periods(day: date, issued_on: date, horizon_year: int, when: BulletinCal
         if day < period.issue_on:
             before = period.start - timedelta(days=1)
             period = _month(before.year, before.month, when, cal)
-        found.append(period)
+        first = _from_issue(period, issued_on)
+        found += [first] if first else []
     if when.yearly:
         period = _year(day.year - 1, when, cal)
         if day < period.issue_on:
             period = _year(day.year - 2, when, cal)
         found.append(period)
     return [p for p in found if p.end >= issued_on and p.start.year <= horizon_year]
+
+
+def _from_issue(period: Period, issued_on: date) -> Period | None:
+    """A monthly period as the policy sees it: none before the issue, a short issue month
+    joined to the next month (which then starts on the issue day)."""
+    if period.end < issued_on:
+        return period  # dropped by the caller
+    if period.start <= issued_on:
+        if (period.end - issued_on).days + 1 < MIN_FIRST_DAYS:
+            return None
+        return replace(period, start=issued_on)
+    before = period.start - timedelta(days=1)
+    if issued_on.replace(day=1) != before.replace(day=1) or \
+            (before - issued_on).days + 1 >= MIN_FIRST_DAYS:
+        return period
+    same_year = issued_on.year == period.end.year
+    label = (f"{issued_on.year}年{issued_on.month}—{period.end.month}月" if same_year else
+             f"{issued_on.year}年{issued_on.month}月—{period.end.year}年{period.end.month}月")
+    return replace(period, start=issued_on, label=label)
+
+
+def has_news(s: Session, policy_id: str, period: Period) -> bool:
+    """Whether a monthly bulletin has anything to say: an obligation fell due by the period's
+    end, or one was closed in it."""
+    end = overdue_from(period.end)
+    due = or_(Instance.due_date <= period.end, Instance.original_due_date <= period.end)
+    closed = and_(Instance.closed_at >= start_of_day(period.start), Instance.closed_at < end)
+    found = s.scalar(select(Instance.id).join(PolicyTask, PolicyTask.id == Instance.task_id)
+                     .where(PolicyTask.policy_id == policy_id, Instance.started_at < end,
+                            or_(due, closed)).limit(1))
+    return found is not None
 
 
 def bulletins(sessions: sessionmaker[Session], clock: Clock,
@@ -134,7 +170,8 @@ def bulletins(sessions: sessionmaker[Session], clock: Clock,
                 continue
             try:
                 with sessions() as s, s.begin():
-                    issued += _issue(s, clock, policy_id, period, contact)
+                    if period.yearly or has_news(s, policy_id, period):
+                        issued += _issue(s, clock, policy_id, period, contact)
             except Exception:  # noqa: BLE001 - one failed bulletin must not block the rest
                 log.exception("bulletin %s %s failed", policy_id, period.key)
     return issued
@@ -153,7 +190,8 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
             issue=f"{day.year}年第{issue}期", number=number, title=_title(period),
             period_label=period.label, as_of=period.end, office=office,
             policy_title=policy.title, totals=facts.totals, units=facts.units,
-            targets=facts.targets, overdue=facts.overdue, requirements=REQUIREMENTS,
+            targets=facts.targets, overdue=facts.overdue,
+            requirements=REQUIREMENTS + ((OVERDUE_REQUIREMENT,) if facts.overdue else ()),
             yearly=period.yearly, contact=contact, issued_on=day)
         return Draft(doc.title, documents.bulletin_pdf(doc), facts.summary(period))
 
@@ -195,7 +233,7 @@ class Facts:
 def collect(s: Session, policy: Policy, period: Period) -> Facts:
     """Totals, the per-unit table, targets and overdue items as of ``period.end``."""
     end = overdue_from(period.end)
-    names = unit_names(s, period.end)
+    names, shorts = unit_names(s, period.end), short_names(s, period.end)
     units = {u.id: u for u in s.scalars(select(Unit).order_by(Unit.sort_order, Unit.id))}
     per_unit: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     overdue: list[documents.OverdueRow] = []
@@ -209,17 +247,18 @@ def collect(s: Session, policy: Policy, period: Period) -> Facts:
             counts[2] += bool(row.closed_on_time)
         elif light(status, due, period.end) is Light.RED:
             counts[3] += 1
-            overdue.append(documents.OverdueRow(row.number, row.title,
-                                                names[row.lead_unit_id], due,
-                                                (period.end - due).days))
-    rows = [documents.UnitRow(names[uid], *_four(per_unit[uid]), is_city=u.kind is UnitKind.CITY)
+            overdue.append(documents.OverdueRow(row.number, row.title, names[row.lead_unit_id],
+                                                due, (period.end - due).days,
+                                                shorts[row.lead_unit_id]))
+    rows = [documents.UnitRow(names[uid], *_four(per_unit[uid]), is_city=u.kind is UnitKind.CITY,
+                              short_name=shorts[uid])
             for uid, u in units.items() if uid in per_unit]
     assigned = sum(r.assigned for r in rows)
     closed = sum(r.closed for r in rows)
     late = sum(r.overdue for r in rows)
     overdue.sort(key=lambda r: (r.task_number, -r.days_overdue, r.unit))
     return Facts(documents.Totals(assigned, closed, assigned - closed - late, late), rows,
-                 _targets(s, policy.id, period, end), overdue)
+                 _targets(s, policy.id, period), overdue)
 
 
 def _four(counts: list[int]) -> tuple[int, int, int, int]:
@@ -262,36 +301,13 @@ def _status_as_of(row: Any, end: datetime) -> ItemStatus:
     return ItemStatus.OPEN
 
 
-def _targets(s: Session, policy_id: str, period: Period,
-             end: datetime) -> list[documents.TargetRow]:
-    """Each target against the numbers in approved evidence of the cycles of the period's year."""
-    found: list[documents.TargetRow] = []
+def _targets(s: Session, policy_id: str, period: Period) -> list[documents.TargetRow]:
+    """Each target over the cycles of the period's year, as engine.attainment counts it."""
     tasks = s.scalars(select(PolicyTask).where(PolicyTask.policy_id == policy_id)
                       .order_by(PolicyTask.number))
-    for task in tasks:
-        if not task.targets:
-            continue
-        cycles = s.scalars(select(Cycle).where(Cycle.task_id == task.id,
-                                               Cycle.opens_on <= period.end)).all()
-        for target in task.targets:
-            chosen = [c.id for c in cycles if target["per"] == "total" or
-                      c.due_date is None or c.due_date.year == period.end.year]
-            if not chosen:
-                continue
-            amount = target["amount"] * (1 if target["per"] == "total" else len(chosen))
-            found.append(documents.TargetRow(task.number, target["label"], amount,
-                                             _achieved(s, chosen, target["key"], end),
-                                             target.get("unit", "")))
-    return found
-
-
-def _achieved(s: Session, cycle_ids: list[int], key: str, end: datetime) -> int:
-    """The sum of one number over evidence approved before ``end`` in these cycles."""
-    rows = s.scalars(select(Evidence.numbers).join(Review, Review.evidence_id == Evidence.id)
-                     .join(Instance, Instance.id == Evidence.instance_id)
-                     .where(Review.approved.is_(True), Review.reviewed_at < end,
-                            Instance.cycle_id.in_(cycle_ids)))
-    return int(sum(float((n or {}).get(key) or 0) for n in rows))
+    return [documents.TargetRow(f.task_number, f.label, f.goal, f.achieved, f.unit, f.due_date,
+                                f.settled)
+            for f in year_figures(s, tasks, period.end.year, period.end)]
 
 
 def _send(s: Session, clock: Clock, doc: Document, office_unit_id: str) -> None:

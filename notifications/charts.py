@@ -9,12 +9,15 @@ from html import escape
 FONT = "Noto Sans CJK SC, Noto Serif CJK SC, sans-serif"
 # The drawing's own units; the <svg> scales to the width of its container.
 WIDTH = 600
-LABEL_WIDTH = 78       # city names on the left
+FONT_SIZE = 11
+LABEL_WIDTH = 48       # at least this much room for the names on the left
+LABEL_GAP = 6          # between a name's end and the axis
+LABEL_MAX = 240        # 20 characters: the bars keep at least half the width
 VALUE_WIDTH = 58       # room for "100.0%" right of the longest bar
-ROW_HEIGHT = 15
-BAR_HEIGHT = 10
-TOP = 10
-AXIS_HEIGHT = 26
+ROW_HEIGHT = 12
+BAR_HEIGHT = 8
+TOP = 8
+AXIS_HEIGHT = 22
 BAR_COLOUR = "#2f4f7f"
 LOW_COLOUR = "#c0392b"  # bars under the warning line stand out in red
 LOW_RATE = Decimal(60)
@@ -25,12 +28,12 @@ Rate = Decimal | float | int | None
 def on_time_rate_chart(rows: Sequence[tuple[str, Rate]]) -> str:
     """Horizontal bars of the on-time rate (0-100%) per city, best first, as an SVG string."""
     ordered = _sorted(rows)
-    plot_left = LABEL_WIDTH
-    plot_width = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    plot_left = label_room([name for name, _ in ordered])
+    plot_width = WIDTH - plot_left - VALUE_WIDTH
     height = TOP + ROW_HEIGHT * len(ordered) + AXIS_HEIGHT
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" font-family="{FONT}" font-size="11" role="img" '
+        f'width="100%" font-family="{FONT}" font-size="{FONT_SIZE}" role="img" '
         f'aria-label="各市按时办结率">',
     ]
     parts += _grid(plot_left, plot_width, height)
@@ -38,6 +41,17 @@ def on_time_rate_chart(rows: Sequence[tuple[str, Rate]]) -> str:
         parts += _bar(index, name, rate, plot_left, plot_width)
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def text_width(text: str, size: float = FONT_SIZE) -> float:
+    """How wide ``text`` is drawn: CJK characters one em, Latin letters and digits about half."""
+    return sum(size * (0.6 if ch.isascii() else 1.0) for ch in text)
+
+
+def label_room(names: Sequence[str]) -> int:
+    """The left margin that holds the longest name whole (亳州市 must not lose its 亳)."""
+    widest = max((text_width(name) for name in names), default=0.0)
+    return int(min(LABEL_MAX, max(LABEL_WIDTH, widest + LABEL_GAP + 4)))
 
 
 def _sorted(rows: Sequence[tuple[str, Rate]]) -> list[tuple[str, Decimal | None]]:
@@ -72,7 +86,7 @@ def _bar(index: int, name: str, rate: Decimal | None, left: int, width: int) -> 
     top = TOP + index * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2
     text_y = top + BAR_HEIGHT / 2 + 3.8
     label = escape(name)
-    parts = [f'<text x="{left - 6}" y="{text_y:.1f}" text-anchor="end" '
+    parts = [f'<text x="{left - LABEL_GAP}" y="{text_y:.1f}" text-anchor="end" '
              f'fill="#000000">{label}</text>']
     if rate is None:
         parts.append(f'<text x="{left + 4}" y="{text_y:.1f}" fill="#666666">—</text>')

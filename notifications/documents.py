@@ -22,7 +22,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from engine.errors import DubanError, ValidationError
+from engine.text import quoted
 from notifications.charts import on_time_rate_chart, percent_text
+from notifications.ranking import RankedCity, rank_cities, standing_sentence
+
+__all__ = ["RankedCity", "rank_cities"]  # the ranking lives in notifications.ranking
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEXT_WIDTH_MM = 156      # the type area's width (版心)
@@ -121,6 +125,12 @@ class UnitRow:
     closed_on_time: int
     overdue: int
     is_city: bool = False
+    short_name: str | None = None  # tables and the chart (合肥市), the text keeps ``name``
+
+    @property
+    def label(self) -> str:
+        """The name a table cell or a chart shows: the short name where there is one."""
+        return self.short_name or self.name
 
     def __post_init__(self) -> None:
         if not 0 <= self.closed_on_time <= self.closed or \
@@ -142,13 +152,22 @@ class TargetRow:
     task_number: int
     label: str          # 培育入库“专精特新”中小企业
     target: int
-    achieved: int
+    achieved: Decimal | int
     unit: str = ""      # 户, 个, 家, 名
+    due_date: date | None = None
+    settled: bool = True  # fallen due (or every obligation approved): a rate means something
 
     @property
     def percent(self) -> Decimal | None:
         """Achieved as a percentage of the target."""
-        return share(self.achieved, self.target)
+        return Decimal(self.achieved) * 100 / self.target if self.target else None
+
+    @property
+    def progress(self) -> str:
+        """完成率: a rate once the target has fallen due, 未到期 before (0.0% would mislead)."""
+        if self.settled:
+            return percent_text(self.percent)
+        return "未到期" if not self.achieved else f"{percent_text(self.percent)}（未到期）"
 
 
 @dataclass(frozen=True)
@@ -160,6 +179,12 @@ class OverdueRow:
     unit: str
     due_date: date
     days_overdue: int
+    unit_short: str | None = None  # the annex table's 责任单位 column
+
+    @property
+    def unit_label(self) -> str:
+        """The unit as the annex table shows it."""
+        return self.unit_short or self.unit
 
 
 @dataclass(frozen=True)
@@ -186,22 +211,6 @@ class BulletinDoc:
     masthead: str | None = None    # default: office + 督查通报
 
 
-@dataclass(frozen=True)
-class RankedCity:
-    """A city with its place in the on-time ranking."""
-
-    rank: int
-    row: UnitRow
-
-
-def rank_cities(units: Sequence[UnitRow]) -> list[RankedCity]:
-    """Cities by on-time rate, then closed count, then name; cities with no rate come last."""
-    cities = [row for row in units if row.is_city]
-    ordered = sorted(cities, key=lambda r: (r.on_time_rate is None, -(r.on_time_rate or 0),
-                                            -r.closed, r.name))
-    return [RankedCity(rank, row) for rank, row in enumerate(ordered, start=1)]
-
-
 # ---------------------------------------------------------------- rendering
 def render_notice_html(doc: NoticeDoc) -> str:
     """The notice as a standalone HTML page (styles inline)."""
@@ -213,16 +222,13 @@ def render_notice_html(doc: NoticeDoc) -> str:
 def render_bulletin_html(doc: BulletinDoc) -> str:
     """The bulletin as a standalone HTML page, annexes and chart included."""
     ranked = rank_cities(doc.units)
-    rated = [r for r in ranked if r.row.on_time_rate is not None]
-    leaders = rated[:3]
-    laggards = rated[-3:] if len(rated) > 6 else []
     annexes = _bulletin_annexes(doc, bool(ranked))
     numbers = {a["key"]: index for index, a in enumerate(annexes, start=1)}
-    chart = on_time_rate_chart([(r.row.name, r.row.on_time_rate) for r in ranked])
+    chart = on_time_rate_chart([(r.row.label, r.row.on_time_rate) for r in ranked])
     return _render(
         "bulletin.html", doc, title=doc.title, signed_on=doc.issued_on or doc.as_of,
         masthead=doc.masthead or f"{doc.office}督查通报", annexes=annexes,
-        ranked=ranked, leaders=leaders, laggards=laggards, chart=Markup(chart),
+        ranked=ranked, standing=standing_sentence(ranked), chart=Markup(chart),
         rank_annex=numbers.get("rank"), units_annex=numbers.get("units"),
         targets_annex=numbers.get("targets"), overdue_annex=numbers.get("overdue"),
         overdue_by_unit=_overdue_by_unit(doc.overdue), unit_total=_unit_total(doc.units))
@@ -272,7 +278,7 @@ def _render(template: str, doc: NoticeDoc | BulletinDoc, **context: Any) -> str:
 
 def printing_office(office: str) -> str:
     """The 版记's 印发机关: a department's general office, or an office that is one itself."""
-    return office if office.endswith(("室", "办")) else f"{office}办公室"
+    return office if office.endswith(("室", "办", "办公厅")) else f"{office}办公室"
 
 
 SELF_REFERENCES = (("委员会", "我委"), ("办公室", "我办"), ("督查室", "我室"), ("室", "我室"),
@@ -321,6 +327,14 @@ def cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def quantity(value: Decimal | int | float) -> str:
+    """A reported quantity without trailing zeros: 862, 2.5 (never 2.50 or 1E+3)."""
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
 def cn_numeral(number: int) -> str:
     """1-99 in Chinese numerals (一, 十二, 二十): numbers the parts of a document."""
     if not 0 < number < 100:
@@ -335,7 +349,8 @@ def _environment() -> Environment:
     """The Jinja2 environment of the document templates (autoescaping on)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(cn_date=cn_date, pct=percent_text, numeral=cn_numeral)
+    env.filters.update(cn_date=cn_date, pct=percent_text, numeral=cn_numeral, quoted=quoted,
+                       qty=quantity)
     return env
 
 

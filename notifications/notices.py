@@ -38,6 +38,7 @@ from engine.models import (
     Unit,
     WorkItem,
 )
+from engine.text import quoted
 from engine.units import unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications import documents
@@ -216,7 +217,7 @@ def _send_notice(s: Session, clock: Clock, doc: Document, names: dict[str, str],
     assert doc.unit_id is not None
     addressee = names[doc.unit_id]
     to = Recipients(s, doc.issued_on)
-    listed = "；".join(f"任务{i.task_number}“{i.task_title}”（{i.cycle_label}，办理时限"
+    listed = "；".join(f"任务{i.task_number}{quoted(i.task_title)}（{i.cycle_label}，办理时限"
                       f"{documents.cn_date(i.due_date)}，已逾期{i.days_overdue}天）" for i in items)
     subject = f"【督办通知】{doc.number} {doc.title}"
     text = (f"{addressee}：\n\n现将《{doc.title}》（{doc.number}）发给你单位，请查收附件。"

@@ -31,6 +31,7 @@ from engine.models import (
     PolicyTask,
     WorkItem,
 )
+from engine.text import quoted
 from engine.workdays import WorkCalendar, default_calendar
 from notifications.mail import enqueue
 from notifications.notes import add_note, cn_date, existing_keys, notify, run_batched, signature
@@ -98,11 +99,13 @@ def _send_reminder(s: Session, clock: Clock, names: dict[str, str], to: Recipien
                    entry: tuple[Row[Any], str, int], rule: ReminderRule) -> int:
     row, key, left = entry
     unit = names.get(row.unit_id, row.unit_id)
-    when = "今天" if left == 0 else f"还有{left}个{'工作日' if rule.working_days else '天'}"
-    subject = (f"【到期提醒】任务{row.number}“{row.title}”（{row.label}）"
+    # 还有7天 / 还有3个工作日 (a 个 belongs to 工作日 only: never 7个天)
+    when = ("今天到期" if left == 0 else
+            f"距截止还有{left}{'个工作日' if rule.working_days else '天'}")
+    subject = (f"【到期提醒】任务{row.number}{quoted(row.title)}（{row.label}）"
                f"将于{cn_date(row.due_date)}到期")
-    text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
-            f"（{row.label}）办理时限为{cn_date(row.due_date)}，距截止{when}，目前尚未报送。"
+    text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}"
+            f"{quoted(row.title)}（{row.label}）办理时限为{cn_date(row.due_date)}，{when}，目前尚未报送。"
             f"请抓紧办理，按时报送办理情况和佐证材料；确有困难的，请在截止日期前提出延期申请。\n\n"
             f"请登录督办系统办理（待办事项 #{row.id}）。\n"
             f"{signature(names, row.supervisor_unit_id, today(clock))}")
@@ -136,9 +139,9 @@ def _send_urge(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
         return 0  # another process marked it first
     unit = names.get(row.unit_id, row.unit_id)
     days = (today(clock) - row.due_date).days
-    subject = f"【催办】任务{row.number}“{row.title}”（{row.label}）已逾期，请抓紧办理"
-    text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}“{row.title}”"
-            f"（{row.label}）办理时限为{cn_date(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
+    subject = f"【催办】任务{row.number}{quoted(row.title)}（{row.label}）已逾期，请抓紧办理"
+    text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}"
+            f"{quoted(row.title)}（{row.label}）办理时限为{cn_date(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
             f"请立即办理并报送佐证材料。逾期仍未办结的，将发出督办通知并予以通报。\n\n"
             f"请登录督办系统办理（待办事项 #{row.id}）。\n"
             f"{signature(names, row.supervisor_unit_id, today(clock))}")
@@ -179,7 +182,7 @@ def manual_urge(s: Session, clock: Clock, *, actor: Actor, inst: Instance, messa
         raise ValidationError(f"{name}没有登记邮箱，无法发送催办邮件")
     due = cn_date(inst.due_date) if inst.due_date else "长期"
     subject = f"【催办】任务{inst.task.number}（{inst.cycle.label}）请抓紧办理"
-    text = (f"{name}：\n\n任务{inst.task.number}“{inst.task.title}”（{inst.cycle.label}，"
+    text = (f"{name}：\n\n任务{inst.task.number}{quoted(inst.task.title)}（{inst.cycle.label}，"
             f"截止日期{due}）尚未办结，请抓紧办理并报送佐证材料。\n\n{message}\n")
     seq = len(audit.history(s, "instance", inst.id)) + 1
     key = f"urge:manual:{inst.id}:{seq}"

@@ -35,9 +35,11 @@ def keys(day: date, when: BulletinCalendar | None = None) -> list[str]:
 def test_calendar():
     assert nth_working_day(2018, 10, 1, CAL) == date(2018, 10, 8)  # National Day week
     assert nth_working_day(2019, 1, 1, CAL) == date(2019, 1, 2)
-    assert keys(date(2018, 6, 1)) == ["monthly:2018-05"]   # issued 05-30: May counts
-    assert keys(date(2018, 7, 1)) == ["monthly:2018-05"]   # Sunday: June's is due 07-02
+    assert keys(date(2018, 6, 1)) == []   # issued 05-30: two days of May join June
+    assert keys(date(2018, 7, 1)) == []   # Sunday: June's is due 07-02
     assert keys(date(2018, 7, 2)) == ["monthly:2018-06"]
+    first = due_periods(date(2018, 7, 2), ISSUED, 2020, BulletinCalendar(), CAL)[0]
+    assert (first.start, first.end, first.label) == (ISSUED, date(2018, 6, 30), "2018年5—6月")
     assert keys(date(2018, 10, 7)) == ["monthly:2018-08"]
     assert keys(date(2018, 10, 8)) == ["monthly:2018-09"]
     assert keys(date(2019, 1, 1)) == ["monthly:2018-11"]   # 2017 is before the policy
@@ -45,7 +47,7 @@ def test_calendar():
     assert keys(date(2021, 1, 4)) == ["monthly:2020-12", "yearly:2020"]
     assert keys(date(2021, 2, 1)) == ["yearly:2020"]       # past the horizon
     third = BulletinCalendar(monthly_working_day=3, yearly=False)
-    assert keys(date(2018, 7, 3), third) == ["monthly:2018-05"]
+    assert keys(date(2018, 7, 3), third) == []
     assert keys(date(2018, 7, 4), third) == ["monthly:2018-06"]
     assert keys(date(2018, 7, 4), BulletinCalendar(monthly=False)) == []
 
@@ -120,6 +122,7 @@ def test_yearly_bulletin_on_every_city(tmp_path):
         assert s.scalars(select(OutboxMessage)).all() == []  # nobody has an address
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
     assert "各市培育和发展情况" in text and "2019年第1期" in text
-    assert "安徽省经济和信息化厅" in text  # the office's name on the day of issue
+    assert "安徽省人民政府督查室" in text and "督查室办公室" not in text  # it prints its own
+    assert "省经信厅" in text and "省经信委" not in text  # tables: short names of 2018-12-31
     for city in ("合肥市", "芜湖市", "亳州市", "池州市"):
         assert f"{city}人民政府" in text

@@ -173,7 +173,7 @@ def test_yearly_bulletin_names_every_city(pdfs: dict[str, bytes]) -> None:
     assert "各市任务按时办结率年度排名" in text
     for ranked in rank_cities(make_bulletin().units):
         assert f"{ranked.row.name}：交办任务" in text
-        assert f"全省排名第{ranked.rank}位" in text
+        assert f"全省排名{ranked.rank_text}位" in text
 
 
 def test_pdf_is_deterministic_with_metadata(pdfs: dict[str, bytes]) -> None:
@@ -194,13 +194,16 @@ def test_bulletin_without_cities_has_no_ranking() -> None:
     assert "三、存在问题" not in html and "二、存在问题" in html
 
 
-def test_ranking_breaks_ties_by_closed_then_name() -> None:
+def test_ranking_ties_share_a_place_listed_by_closed_then_name() -> None:
     rows = [UnitRow("乙市", 4, 2, 2, 0, True), UnitRow("甲市", 4, 2, 2, 0, True),
             UnitRow("丙市", 4, 4, 4, 0, True), UnitRow("丁市", 4, 0, 0, 0, True),
             UnitRow("戊市", 4, 3, 2, 1, True), UnitRow("省某厅", 4, 4, 4, 0)]
-    order = [(r.rank, r.row.name) for r in rank_cities(rows)]
-    # 100%: 丙 (4 closed) before 乙/甲 (2 closed, by name); 50%: 戊; no rate: 丁 last; no dept
-    assert order == [(1, "丙市"), (2, "乙市"), (3, "甲市"), (4, "戊市"), (5, "丁市")]
+    ranked = rank_cities(rows)
+    order = [(r.rank, r.row.name) for r in ranked]
+    # 100%: 丙 (4 closed) before 乙/甲 (2 closed, by name), all three first; 50%: 戊 fourth
+    # (competition ranking 1, 1, 1, 4); no rate: 丁 last, unranked; no department
+    assert order == [(1, "丙市"), (1, "乙市"), (1, "甲市"), (4, "戊市"), (None, "丁市")]
+    assert [r.rank_text for r in ranked] == ["并列第1", "并列第1", "并列第1", "第4", "—"]
 
 
 def test_percentages_round_half_up() -> None:

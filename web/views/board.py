@@ -106,7 +106,7 @@ def unit(unit_id: str) -> str:
     rows = board_rows(s, today, unit=unit_id)
     tasks = [t for t in s.scalars(select(PolicyTask).order_by(PolicyTask.number))
              if unit_id in t.lead_unit_ids]
-    charts = [(t, attainment(s, t, unit_id)) for t in tasks if t.targets]
+    charts = [(t, attainment(s, t, today, unit_id)) for t in tasks if t.targets]
     return render_template("board/unit.html", unit=row, unit_name=row.name_on(today), rows=rows,
                            charts=charts, lights=Counter(r.light.value for r in rows),
                            title=row.name_on(today))
@@ -124,6 +124,6 @@ def task(number: int) -> str:
         abort(404)
     rows = board_rows(s, today, policy=policy, task=number)
     names = unit_names(s, today)
-    return render_template("board/task.html", task=row, rows=rows, charts=attainment(s, row),
+    return render_template("board/task.html", task=row, rows=rows, charts=attainment(s, row, today),
                            lights=Counter(r.light.value for r in rows), units=names,
                            title=f"任务{number}")
