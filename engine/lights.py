@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date
 
 from engine.models import ItemStatus
@@ -24,6 +25,19 @@ class Light(enum.StrEnum):
 _LABELS = {Light.GREEN: "正常", Light.YELLOW: "临期", Light.RED: "逾期", Light.GREY: "已办结"}
 
 
+@dataclass(frozen=True)
+class Signal:
+    """A light with the words for why it is lit (a yellow is 临期 or 逾期报送·待审)."""
+
+    light: Light
+    label: str
+
+    @property
+    def value(self) -> str:
+        """The light's value (the CSS class and the JSON field)."""
+        return self.light.value
+
+
 def days_left(due_date: date | None, today: date) -> int | None:
     """Calendar days until the due date (negative once overdue); None without a due date."""
     return None if due_date is None else (due_date - today).days
@@ -43,3 +57,19 @@ def light(status: ItemStatus | str, due_date: date | None, today: date,
     if left <= due_soon_days and status != ItemStatus.SUBMITTED:
         return Light.YELLOW
     return Light.GREEN
+
+
+def signal(status: ItemStatus | str, due_date: date | None, today: date,
+           submitted_on: date | None = None) -> Signal:
+    """The light and its reason: a submission waiting for review past the due date is not
+    临期 but 逾期报送·待审 (按期报送·待审 when it came in by the due date; 过期待审 when the
+    caller does not know when it came in)."""
+    status = ItemStatus(status)
+    lit = light(status, due_date, today)
+    if status is ItemStatus.CANCELLED:
+        return Signal(lit, "已撤销")
+    if lit is Light.YELLOW and status is ItemStatus.SUBMITTED:
+        if submitted_on is None or due_date is None:
+            return Signal(lit, "过期待审")
+        return Signal(lit, "按期报送·待审" if submitted_on <= due_date else "逾期报送·待审")
+    return Signal(lit, lit.label)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import access
 from engine.access import Action, Actor, View
-from engine.lights import Light, days_left, light
+from engine.clock import CHINA_TZ
+from engine.lights import Light, Signal, days_left, signal
 from engine.models import (
     ACTIONABLE,
     INBOX_DUE,
@@ -24,6 +26,7 @@ from engine.models import (
     Instance,
     ItemRole,
     ItemStatus,
+    Policy,
     PolicyTask,
     Review,
     WorkItem,
@@ -74,6 +77,23 @@ def pending_extensions(s: Session) -> list[ExtensionRequest]:
         ExtensionRequest.status == ExtensionStatus.PENDING).order_by(ExtensionRequest.id)))
 
 
+Labels = dict[int, tuple[int, str, str, str, str]]
+
+
+def instance_labels(s: Session, instance_ids: Iterable[int]) -> Labels:
+    """Instance id -> (task number, task title, cycle label, lead unit id, policy title), in
+    one query."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    q = (select(Instance.id, PolicyTask.number, PolicyTask.title, Cycle.label,
+                Instance.lead_unit_id, Policy.title)
+         .join(PolicyTask, PolicyTask.id == Instance.task_id)
+         .join(Policy, Policy.id == PolicyTask.policy_id)
+         .join(Cycle, Cycle.id == Instance.cycle_id).where(Instance.id.in_(ids)))
+    return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in s.execute(q)}
+
+
 @dataclass(frozen=True)
 class BoardRow:
     """One obligation (task x lead unit x cycle) on the supervisors' board."""
@@ -88,8 +108,25 @@ class BoardRow:
     due_date: date | None
     status: ItemStatus
     light: Light
-    days_overdue: int
+    days_overdue: int      # still overdue and the unit's move (red): days past the due date
     item_id: int | None
+    closed_on: date | None = None  # the day it was closed (China time)
+    days_late: int = 0     # past the due date: till today, or till closing (closed late: > 0)
+    signal: Signal | None = None   # the light with its reason (逾期报送·待审 …)
+
+
+def _local_day(at: datetime | None) -> date | None:
+    """The China-time date of a timestamp."""
+    return None if at is None else at.astimezone(CHINA_TZ).date()
+
+
+def _days_late(due: date | None, closed_on: date | None, status: ItemStatus,
+               today: date) -> int:
+    """Days past the due date: up to the closing day when closed, else up to today."""
+    if due is None or status is ItemStatus.CANCELLED:
+        return 0
+    until = (closed_on or today) if status is ItemStatus.CLOSED else today
+    return max(0, (until - due).days)
 
 
 def board(s: Session, today: date, *, task: int | None = None, unit: str | None = None,
@@ -98,7 +135,7 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
     """Obligations with their lead item's status and light, overdue first (columns only)."""
     q = (select(Instance.id, PolicyTask.policy_id, PolicyTask.number, PolicyTask.title,
                 Instance.lead_unit_id, Cycle.label, Instance.due_date, WorkItem.status,
-                WorkItem.id)
+                WorkItem.id, Instance.closed_at, WorkItem.submitted_at)
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .outerjoin(WorkItem, and_(WorkItem.instance_id == Instance.id,
@@ -113,20 +150,28 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
         q = q.where(Cycle.label == cycle)
     names = unit_names(s, today)
     rows = []
-    for inst_id, policy_id, number, title, unit_id, label, due, item_status, item_id in \
-            s.execute(q):
-        st = item_status or ItemStatus.OPEN
-        lt = light(st, due, today)
-        left = days_left(due, today)
-        overdue = -left if (left is not None and left < 0 and lt is Light.RED) else 0
-        row = BoardRow(inst_id, policy_id, number, title, unit_id, names.get(unit_id, unit_id),
-                       label, due, st, lt, overdue, item_id)
+    for r in s.execute(q):
+        row = _board_row(r, names, today)
         if status and not board_matches(row, status):
             continue
         rows.append(row)
     rows.sort(key=lambda r: (_ORDER[r.light], -r.days_overdue, r.due_date or date.max,
                              r.task_number, r.unit_id))
     return rows
+
+
+def _board_row(r: Any, names: dict[str, str], today: date) -> BoardRow:
+    """One board row from the query's columns (no further query)."""
+    (inst_id, policy_id, number, title, unit_id, label, due, item_status, item_id, closed_at,
+     sent_at) = r
+    st = item_status or ItemStatus.OPEN
+    sig = signal(st, due, today, _local_day(sent_at))
+    left = days_left(due, today)
+    overdue = -left if (left is not None and left < 0 and sig.light is Light.RED) else 0
+    closed_on = _local_day(closed_at)
+    return BoardRow(inst_id, policy_id, number, title, unit_id, names.get(unit_id, unit_id),
+                    label, due, st, sig.light, overdue, item_id, closed_on,
+                    _days_late(due, closed_on, st, today), sig)
 
 
 _ORDER = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2, Light.GREY: 3}
@@ -197,6 +242,18 @@ def _contributions(s: Session, instance_id: int) -> list[tuple[WorkItem, Evidenc
                 Evidence.work_item_id.in_([w.id for w in items])).order_by(Evidence.id)):
             latest[ev.work_item_id] = ev
     return [(w, latest.get(w.id)) for w in items]
+
+
+ACTION_LABELS = {"submit": "报送材料", "approve": "审核通过，办结销号", "return": "退回修改",
+                 "request_extension": "申请延期", "approve_extension": "批准延期",
+                 "reject_extension": "驳回延期申请", "start_instance": "启动流程",
+                 "start": "启动流程", "overdue": "已逾期", "escalate": "逾期升级督办",
+                 "close": "办结", "urge": "人工催办", "save_draft": "保存草稿"}
+
+
+def action_label(action: str) -> str:
+    """The Chinese words for an audit action (the history's lines)."""
+    return ACTION_LABELS.get(action, action)
 
 
 def audit_history(s: Session, object_type: str, object_id: int) -> list[AuditEvent]:

@@ -85,7 +85,7 @@ def test_board_csv_has_bom_and_filters(app: Flask) -> None:
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["任务编号", "任务", "牵头单位"]
     assert len(rows) == 17  # the 16 cities of task 1, all overdue on 2018-09-15
-    assert all(r[0] == "1" and r[6] == "逾期" and int(r[7]) == 16 for r in rows[1:])
+    assert all(r[0] == "1" and r[7] == "逾期" and int(r[8]) == 16 for r in rows[1:])
 
 
 def test_board_xlsx_opens_with_the_same_rows(app: Flask) -> None:
@@ -98,8 +98,8 @@ def test_board_xlsx_opens_with_the_same_rows(app: Flask) -> None:
     sheet = load_workbook(io.BytesIO(response.data)).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][0] == "任务编号"
-    assert {v[2] for v in values[1:]} == {"合肥市人民政府"}
+    assert values[2][0] == "任务编号"  # under the title and the 截至 line
+    assert {v[2] for v in values[3:]} == {"合肥市人民政府"}
     assert client.get("/board/export.pdf").status_code == 404
 
 

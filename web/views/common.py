@@ -119,6 +119,7 @@ def clock_is_simulated() -> bool:
 
 def template_globals() -> dict[str, Any]:
     """Names every template may use."""
+    from engine.policy import kind_of
     from web.views import nav
     from web.views.notices import safe_link
 
@@ -126,4 +127,4 @@ def template_globals() -> dict[str, Any]:
             "status_label": nav.status_label, "clock_is_simulated": clock_is_simulated,
             "safe_link": safe_link, "action_label": nav.action_label,
             "per_label": nav.per_label, "item_light": nav.item_light,
-            "can_download": nav.can_download}
+            "can_download": nav.can_download, "stamp": nav.stamp, "target_kind": kind_of}

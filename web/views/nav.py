@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine import queries
 from engine.clock import CHINA_TZ
-from engine.lights import Light, light
+from engine.lights import Signal, signal
 from engine.models import (
     ACTIONABLE,
     Attachment,
@@ -22,6 +22,7 @@ from engine.models import (
     Role,
     WorkItem,
 )
+from engine.queries import ACTION_LABELS, action_label
 from web.views.common import db
 
 STATUS_LABELS = {**{st.value: st.label for st in ItemStatus}, "running": "进行中", "error": "异常",
@@ -103,12 +104,7 @@ def cn_date(value: date | datetime | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-
-ACTION_LABELS = {"submit": "报送材料", "approve": "审核通过，办结销号", "return": "退回修改",
-                 "request_extension": "申请延期", "approve_extension": "批准延期",
-                 "reject_extension": "驳回延期申请", "start_instance": "启动流程",
-                 "start": "启动流程", "overdue": "已逾期", "escalate": "逾期升级督办",
-                 "close": "办结", "urge": "人工催办", "save_draft": "保存草稿"}
+__all__ = ["ACTION_LABELS", "action_label"]  # the history's words live in engine.queries
 PER_LABELS = {"year": "/年", "selection": "/每届", "total": "（累计）"}
 
 
@@ -121,21 +117,23 @@ def filesize(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
-def action_label(action: str) -> str:
-    """The Chinese words for an audit action."""
-    return ACTION_LABELS.get(action, action)
-
-
 def per_label(per: str) -> str:
     """How a target counts: per year, per selection, in total."""
     return PER_LABELS.get(per, "")
 
 
-def item_light(item: WorkItem) -> Light:
-    """The light of a work item today."""
+def item_light(item: WorkItem) -> Signal:
+    """The light of a work item today, with its reason (engine.lights.signal)."""
     from web.views.common import today_date
 
-    return light(item.status, item.due_date, today_date())
+    sent = item.submitted_at.astimezone(CHINA_TZ).date() if item.submitted_at else None
+    return signal(item.status, item.due_date, today_date(), sent)
+
+
+def stamp(value: datetime) -> str:
+    """A history entry's time to the second: 2018年9月15日 09:00:05 (China time)."""
+    local = value.astimezone(CHINA_TZ)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"
 
 
 def can_download(att: Attachment, lead_unit_id: str | None = None) -> bool:

@@ -41,8 +41,10 @@ def show(instance_id: int) -> str:
     whole = access.View.HISTORY in access.views(who, inst)
     if not whole:
         items = [w for w in items if w.unit_id == who.unit_id]
+    # the audit log's id is the true order: actions on a standing clock share their time
     history = (queries.instance_history(s, inst.id) if whole else
-               [e for w in items for e in queries.audit_history(s, "work_item", w.id)])
+               sorted((e for w in items for e in queries.audit_history(s, "work_item", w.id)),
+                      key=lambda e: e.id))
     return render_template(
         "board/process.html", inst=inst, items=items, history=history,
         units=unit_names(s, today, {inst.lead_unit_id, *(w.unit_id for w in items)}),

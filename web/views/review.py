@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 from werkzeug.wrappers import Response
 
 from engine import queries, service
-from engine.models import Evidence, Instance, Role
+from engine.clock import CHINA_TZ
+from engine.lights import signal
+from engine.models import Evidence, Instance, ItemStatus, Role
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import ExtensionDecisionForm, ReviewForm
@@ -21,12 +25,25 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 @bp.route("/")
 @role_required(Role.SUPERVISOR)
 def queue() -> str:
-    """Submissions waiting for a decision, the earliest due first."""
+    """Submissions waiting for a decision, the earliest review deadline first."""
     s, today = db(), today_date()
     rows = item_rows(s, queries.review_queue(s), today)
+    ids = [r.item.instance_id for r in rows]
+    submitted = _latest_submission(s, ids)
+    dues: dict[int, date | None] = {  # the obligations' own due dates
+        iid: due for iid, due in s.execute(
+            select(Instance.id, Instance.due_date).where(Instance.id.in_(ids)))}
+    signals = {iid: signal(ItemStatus.SUBMITTED, dues.get(iid), today,
+                           _day(submitted[iid].submitted_at) if iid in submitted else None)
+               for iid in ids}
     return render_template("review/queue.html", rows=rows, title="待审核",
                            units=unit_names(s, today, {r.lead_unit_id for r in rows}),
-                           submitted=_latest_submission(s, [r.item.instance_id for r in rows]))
+                           submitted=submitted, dues=dues, signals=signals)
+
+
+def _day(at: datetime) -> date:
+    """The China-time date of a timestamp."""
+    return at.astimezone(CHINA_TZ).date()
 
 
 def _latest_submission(s: Session, instance_ids: list[int]) -> dict[int, Evidence]:
