@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from cli.help import ZhGroup
 from engine.clock import CHINA_TZ, today
 from engine.config import Config
 from engine.errors import DubanError
@@ -38,16 +39,16 @@ def runtime() -> Runtime:
     return open_runtime()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ZhGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """督办 Duban: supervise a policy's task-decomposition table."""
+    """督办：按政策的任务分解表交办、提醒、督办和通报。"""
 
 
 @main.command()
 @click.option("--demo", is_flag=True, help="为每个单位创建演示账号（密码只显示一次）")
 @friendly
 def init(demo: bool) -> None:
-    """Create or upgrade the schema and load the policy and its processes."""
+    """创建或升级数据库，载入政策及其流程。"""
     from engine.bootstrap import init_database
 
     rt = runtime()
@@ -62,10 +63,10 @@ def init(demo: bool) -> None:
 
 @main.command()
 @click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="模拟时钟逐日推进到该日期，每天运行一次")
+              metavar="日期", help="模拟时钟逐日推进到该日期（YYYY-MM-DD），每天运行一次")
 @friendly
 def tick(until: datetime | None) -> None:
-    """Run the scheduler's steps once now, or day by day to a date on a simulated clock."""
+    """运行一次调度步骤；或在模拟时钟上逐日推进到指定日期。"""
     from notifications.advance import advance
     from notifications.tick import run_tick
 
@@ -77,13 +78,15 @@ def tick(until: datetime | None) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="地址",
+              help="监听地址")
+@click.option("--port", default=5000, show_default=True, type=int, metavar="端口",
+              help="监听端口")
 @click.option("--no-scheduler", is_flag=True,
               help="不在本进程运行调度器（另行运行 duban scheduler）")
 @friendly
 def serve(host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the web app (gunicorn) with the scheduler in the same process."""
+    """启动网页服务（gunicorn），调度器在同一进程中运行。"""
     from web.serve import serve as run_server
 
     rt = runtime()
@@ -95,25 +98,29 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
 @main.command()
 @friendly
 def scheduler() -> None:
-    """Run the scheduler alone (for deployments with several web processes)."""
+    """单独运行调度器（部署了多个网页进程时使用）。"""
     from notifications.scheduler import run_blocking
 
     run_blocking(runtime())
 
 
 @main.command()
-@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              metavar="日期", help="回放起始日期（YYYY-MM-DD）")
+@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              metavar="日期", help="回放截止日期（YYYY-MM-DD）")
+@click.option("--seed", default=1, show_default=True, type=int, metavar="整数",
+              help="随机种子：相同的种子得到相同的结果")
 @click.option("--out", "out", default="var/simulation", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path))
+              type=click.Path(file_okay=False, path_type=Path), metavar="目录",
+              help="文书 PDF 和 summary.json 的输出目录")
 @click.option("--import", "imports", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="文件",
               help="同时运行的另一项政策（任务分解表文件，可重复）")
 @friendly
 def simulate(start: datetime, end: datetime, seed: int, out: Path,
              imports: tuple[Path, ...]) -> None:
-    """Replay the policy day by day on a fresh database with scripted units."""
+    """在新数据库上按日回放政策执行，各单位按脚本办理。"""
     import json
 
     from simulator.replay import SimulationRequest, simulate, terminal_progress
@@ -129,13 +136,13 @@ def simulate(start: datetime, end: datetime, seed: int, out: Path,
 
 @main.group()
 def audit() -> None:
-    """The audit log."""
+    """审计日志。"""
 
 
 @audit.command("verify")
 @friendly
 def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 if it was tampered with."""
+    """校验审计日志的哈希链；被篡改时以状态 1 退出。"""
     from engine.audit import verify_chain
 
     rt = runtime()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +11,18 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cli.help import ZhGroup
 from cli.main import friendly, runtime
 from engine import queries, service
 from engine.attachments import store_upload
 from engine.clock import CHINA_TZ, today
 from engine.errors import NotFoundError, ValidationError
 from engine.lights import days_left, light
-from engine.models import ItemStatus, User
+from engine.models import ItemStatus, User, WorkItem
+from engine.queries import action_label
+from engine.units import unit_names
+
+OBJECTS = {"work_item": "事项", "instance": "督办事项", "extension": "延期申请"}
 
 
 def _actor(s: Session, username: str) -> service.Actor:
@@ -27,18 +32,18 @@ def _actor(s: Session, username: str) -> service.Actor:
     return service.Actor.of(user)
 
 
-@click.group()
+@click.group(cls=ZhGroup)
 def work() -> None:
-    """Work items: list, submit, review, extensions, history."""
+    """待办事项：列出、报送、审核、延期、办理记录。"""
 
 
 @work.command("list")
-@click.option("--unit", default=None, help="单位编号，如 hefei")
+@click.option("--unit", default=None, metavar="单位编号", help="单位编号，如 hefei")
 @click.option("--review", is_flag=True, help="督查审核队列（代替 --unit）")
 @click.option("--all", "show_all", is_flag=True, help="包括已报送和已办结")
 @friendly
 def list_items(unit: str | None, review: bool, show_all: bool) -> None:
-    """A unit's open work (or the review queue), the earliest due first."""
+    """列出单位的待办（或督查审核队列），先到期的在前。"""
     if not unit and not review:
         raise ValidationError("请指定 --unit 单位编号，或 --review 查看审核队列")
     rt = runtime()
@@ -47,24 +52,36 @@ def list_items(unit: str | None, review: bool, show_all: bool) -> None:
         statuses = list(ItemStatus) if show_all else list(queries.ACTIONABLE)
         items = (queries.review_queue(s, limit=1000) if review else
                  queries.inbox(s, unit or "", statuses=statuses, limit=1000))
+        labels = queries.instance_labels(s, (it.instance_id for it in items))
+        names = unit_names(s, day, {label[3] for label in labels.values()})
         for it in items:
-            left = days_left(it.due_date, day)
-            when = "无期限" if left is None else (f"逾期{-left}天" if left < 0 else f"剩余{left}天")
-            click.echo(f"#{it.id:<6} {light(it.status, it.due_date, day).label:<4} "
-                       f"{it.status.label:<4} {it.due_date or '—'} {when:<8} {it.title}")
+            click.echo(_line(it, labels[it.instance_id], names, day, review))
         click.echo(f"共 {len(items)} 项")
 
 
+def _line(it: WorkItem, label: tuple[int, str, str, str, str], names: dict[str, str],
+          day: date, review: bool) -> str:
+    """One work item: id, light, status, due date and days, task, unit, cycle, title."""
+    number, _title, cycle, lead, _policy = label
+    left = days_left(it.due_date, day)
+    when = "无期限" if left is None else (f"逾期{-left}天" if left < 0 else f"剩余{left}天")
+    due = f"{'审核期限' if review else '截止'} {it.due_date or '—'}"
+    return (f"#{it.id:<6} {light(it.status, it.due_date, day).label:<4} {it.status.label:<4} "
+            f"任务{number} {names.get(lead, lead)} {cycle} {due} {when} {it.title}")
+
+
 @work.command()
-@click.argument("item_id", type=int)
-@click.option("--as", "username", required=True, help="办理人用户名")
-@click.option("--text", required=True, help="办理情况说明")
-@click.option("--number", "numbers", multiple=True, help="指标值，如 cultivated=1000")
-@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("item_id", type=int, metavar="事项编号")
+@click.option("--as", "username", required=True, metavar="用户名", help="办理人用户名")
+@click.option("--text", required=True, metavar="文字", help="办理情况说明")
+@click.option("--number", "numbers", multiple=True, metavar="指标=数值",
+              help="量化指标完成数，如 pooled=1000（可多次填写）")
+@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              metavar="文件", help="佐证材料附件（可多次填写）")
 @friendly
 def submit(item_id: int, username: str, text: str, numbers: tuple[str, ...],
            files: tuple[str, ...]) -> None:
-    """Submit evidence (lead unit) or a contribution (supporting unit)."""
+    """报送佐证材料（牵头单位）或配合情况（配合单位）。"""
     rt = runtime()
     parsed: dict[str, Any] = dict(_pair(n) for n in numbers)
     with rt.sessions() as s, s.begin():
@@ -87,13 +104,13 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 @work.command()
-@click.argument("item_id", type=int)
-@click.option("--as", "username", required=True)
+@click.argument("item_id", type=int, metavar="事项编号")
+@click.option("--as", "username", required=True, metavar="用户名", help="督查人员用户名")
 @click.option("--approve/--return", "approve", required=True, help="通过或退回")
-@click.option("--reason", default=None, help="退回理由（退回时必填）")
+@click.option("--reason", default=None, metavar="文字", help="退回理由（退回时必填）")
 @friendly
 def review(item_id: int, username: str, approve: bool, reason: str | None) -> None:
-    """Approve a submission or return it with a reason."""
+    """审核报送：通过（办结销号）或退回（须写明理由）。"""
     rt = runtime()
     with rt.sessions() as s, s.begin():
         item = service.review(s, rt.clock, _actor(s, username), item_id, approve=approve,
@@ -102,15 +119,16 @@ def review(item_id: int, username: str, approve: bool, reason: str | None) -> No
 
 
 @work.command()
-@click.argument("item_id", type=int)
-@click.option("--as", "username", required=True)
-@click.option("--date", "new_due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--reason", required=True)
-@click.option("--progress", default=None)
+@click.argument("item_id", type=int, metavar="事项编号")
+@click.option("--as", "username", required=True, metavar="用户名", help="申请人用户名")
+@click.option("--date", "new_due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              metavar="日期", help="申请延期至（YYYY-MM-DD）")
+@click.option("--reason", required=True, metavar="文字", help="延期理由")
+@click.option("--progress", default=None, metavar="文字", help="当前进展")
 @friendly
 def extend(item_id: int, username: str, new_due: datetime, reason: str,
            progress: str | None) -> None:
-    """Request an extension (延期申请) of a lead item."""
+    """为牵头事项提出延期申请。"""
     rt = runtime()
     with rt.sessions() as s, s.begin():
         req = service.request_extension(s, rt.clock, _actor(s, username), item_id,
@@ -119,15 +137,16 @@ def extend(item_id: int, username: str, new_due: datetime, reason: str,
 
 
 @work.command()
-@click.argument("request_id", type=int)
-@click.option("--as", "username", required=True)
-@click.option("--approve/--reject", "approve", required=True)
-@click.option("--date", "due", default=None, type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--note", default=None)
+@click.argument("request_id", type=int, metavar="申请编号")
+@click.option("--as", "username", required=True, metavar="用户名", help="督查人员用户名")
+@click.option("--approve/--reject", "approve", required=True, help="批准或驳回")
+@click.option("--date", "due", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              metavar="日期", help="批准的截止日期（默认为申请的日期）")
+@click.option("--note", default=None, metavar="文字", help="审批意见")
 @friendly
 def decide(request_id: int, username: str, approve: bool, due: datetime | None,
            note: str | None) -> None:
-    """Approve (optionally with another date) or reject an extension request."""
+    """审批延期申请：批准（可另定日期）或驳回。"""
     rt = runtime()
     with rt.sessions() as s, s.begin():
         req = service.decide_extension(s, rt.clock, _actor(s, username), request_id,
@@ -137,15 +156,19 @@ def decide(request_id: int, username: str, approve: bool, due: datetime | None,
 
 
 @work.command()
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=int, metavar="事项编号")
 @friendly
 def history(item_id: int) -> None:
-    """The history of a work item's obligation (every audited change, in order)."""
+    """事项所属督办事项的办理记录（审计日志的每一条，按记录顺序编号）。"""
     rt = runtime()
     with rt.sessions() as s:
         detail = queries.item_detail(s, service.Actor.system(), item_id)
         click.echo(f"任务{detail.task.number} {detail.task.title} / {detail.cycle.label} / "
                    f"{detail.instance.lead_unit.name_on(today(rt.clock))}")
-        for ev in detail.history:
-            when = ev.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-            click.echo(f"{when} {ev.actor:<10} {ev.action:<18} {ev.object_type}#{ev.object_id}")
+        # numbered in the audit log's order, to the second: on a standing clock the entries
+        # share their time and the number is what shows the order
+        for seq, ev in enumerate(detail.history, start=1):
+            when = ev.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+            what = OBJECTS.get(ev.object_type, ev.object_type)
+            click.echo(f"{seq:>3}. {when} {ev.actor:<10} {action_label(ev.action)} "
+                       f"（{what} #{ev.object_id}）")

@@ -55,7 +55,7 @@ def test_init_tick_submit_review_history_and_audit(cli, tmp_path):
     cli("work", "review", str(review), "--as", "duchao", "--return", "--reason", "缺少文件")
     assert "已退回" in cli("work", "list", "--unit", "hefei")
     history = cli("work", "history", str(item))
-    assert "submit" in history and "return" in history and "合肥市" in history
+    assert "报送材料" in history and "退回修改" in history and "合肥市" in history
     assert "审计链完整" in cli("audit", "verify")
 
 

@@ -1,0 +1,82 @@
+"""``duban work``: the review queue names task, unit and cycle; history numbered in the audit
+log's order on a standing clock; --number errors list the keys; every help text in Chinese."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from tests.test_cli import _first_id, cli  # noqa: F401  (the fixture)
+
+ENGLISH = ("Usage", "Options", "Commands", "Show this message", "[required]", "default:")
+
+
+def _line_of(listing: str, item: int) -> str:
+    return next(line for line in listing.splitlines() if line.startswith(f"#{item} "))
+
+
+def test_review_queue_and_history_on_a_standing_clock(cli) -> None:  # noqa: F811
+    cli("init", "--demo")
+    cli("tick", "--until", "2018-06-02")  # the simulated clock now stands on 06-02
+    item = _first_id(cli("work", "list", "--unit", "hefei"))
+    cli("work", "submit", str(item), "--as", "hefei", "--text", "第一次")
+    queue = cli("work", "list", "--review")
+    review = _first_id(queue)
+    line = _line_of(queue, review)
+    assert "任务1" in line and "合肥市人民政府" in line and "一次性" in line
+    assert "审核期限" in line
+    cli("work", "review", str(review), "--as", "duchao", "--return", "--reason", "缺少文件")
+    cli("work", "submit", str(item), "--as", "hefei", "--text", "第二次")
+    cli("work", "review", str(_first_id(cli("work", "list", "--review"))), "--as", "duchao",
+        "--approve")
+    lines = [line for line in cli("work", "history", str(item)).splitlines()
+             if re.match(r"\s*\d+\. ", line)]
+    numbers = [int(line.split(".")[0]) for line in lines]
+    assert numbers == list(range(1, len(lines) + 1))
+    actions = [a for line in lines for a in ("报送材料", "退回修改", "审核通过") if a in line]
+    assert actions == ["报送材料", "退回修改", "报送材料", "审核通过"]
+    stamps = {re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line).group(0)  # type: ignore
+              for line in lines[-4:]}
+    assert len(stamps) == 1  # one instant for all four: only the numbers show the order
+
+
+def test_number_errors_list_the_tasks_keys(cli) -> None:  # noqa: F811
+    cli("init", "--demo")
+    cli("tick")
+    listing = cli("work", "list", "--unit", "jxw")
+    task2 = next(line for line in listing.splitlines() if "报送年度培育入库和认定情况" in line)
+    item = int(re.search(r"#(\d+)", task2).group(1))  # type: ignore[union-attr]
+    err = cli("work", "submit", str(item), "--as", "jxw", "--text", "入库",
+              "--number", "cultivated=1000", code=2)
+    assert "没有指标“cultivated”" in err
+    assert "pooled（培育入库“专精特新”中小企业）" in err and "certified（" in err
+    err = cli("work", "submit", str(item), "--as", "jxw", "--text", "入库",
+              "--number", "pooled=1.5", code=2)
+    assert "应为整数" in err
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+@pytest.mark.parametrize("path", _commands(main), ids=lambda p: " ".join(p) or "duban")
+def test_every_help_text_is_chinese(path: tuple[str, ...]) -> None:
+    out = CliRunner().invoke(main, [*path, "--help"]).output
+    for word in ENGLISH:
+        assert word not in out, (path, word)
+    description = out.split("\n\n")[1]
+    assert re.search(r"[\u4e00-\u9fff]", description), (path, description)
+    options = out.split("选项：", 1)[1]
+    for line in options.splitlines():
+        if line.strip().startswith("-"):
+            assert re.search(r"[\u4e00-\u9fff]", line), (path, line)  # every option explained
