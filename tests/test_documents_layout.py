@@ -101,9 +101,16 @@ def test_targets_not_yet_due_read_未到期_not_zero() -> None:
                TargetRow(3, "培育认定省级小微企业创业基地", 30, 31, "个", due, settled=True))
     html = render_bulletin_html(replace(make_bulletin(), targets=targets))
     text = re.sub(r"<[^>]+>|\s+", "", html)
-    assert "目标1000户（2018年12月31日前完成），已完成0户，尚未到期" in text
-    assert not re.search(r"(?<![\d.])0\.0%", text) and "未到期" in text
-    assert "完成率103.3%" in text
+    assert "任务3“培育认定省级小微企业创业基地”目标30个，已完成31个，完成率103.3%。" in text
+    assert "另有1项目标尚未到期，暂不计算完成率。" in text
+    assert not re.search(r"(?<![\d.])0\.0%", text)
+    assert "<td class=\"num\">未到期</td>" in html  # the annex table
+    started = replace(targets[0], achieved=300)
+    html = render_bulletin_html(replace(make_bulletin(), targets=(started,)))
+    text = re.sub(r"<[^>]+>|\s+", "", html)
+    assert ("1项量化目标均未到期，其中任务2“培育入库‘专精特新’中小企业”已完成300户"
+            "（目标1000户，2018年12月31日前完成），暂不计算完成率。") in text
+    assert "30.0%（未到期）" in text
 
 
 def test_quotes_inside_quotes_are_single() -> None:

@@ -14,7 +14,8 @@ from engine.policy import load_policy
 from tests.engine_fixtures import add_user, make_runtime
 from tests.test_policy import edited, write_policy
 
-POOLED = "{key: pooled, label: 培育入库“专精特新”中小企业, amount: 1000, unit: 户, per: year, kind: count}"
+POOLED = ("{key: pooled, label: 培育入库“专精特新”中小企业, amount: 1000, unit: 户, per: year, "
+          "kind: count}")
 
 
 def test_kind_follows_the_unit_unless_the_yaml_says() -> None:
@@ -52,7 +53,8 @@ def lead(tmp_path):
 
 def test_a_count_refuses_a_fraction_in_chinese(lead) -> None:
     rt, jxw, item_id = lead
-    with rt.sessions() as s, pytest.raises(ValidationError, match="按户计数，应为整数，而不是“1.5”"):
+    refused = pytest.raises(ValidationError, match="按户计数，应为整数，而不是“1.5”")
+    with rt.sessions() as s, refused:
         service.submit(s, rt.clock, jxw, item_id, text="入库", numbers={"pooled": "1.5"})
     with rt.sessions() as s, s.begin():
         done = service.submit(s, rt.clock, jxw, item_id, text="入库", numbers={"pooled": "300"})

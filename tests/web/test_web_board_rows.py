@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from webtools import do_login, first_item, tok
 
-from engine.lights import Light, signal
+from engine.lights import Light
 from engine.models import ItemRole, ItemStatus, WorkItem
 from engine.runtime import Runtime
 
@@ -46,6 +46,8 @@ def _decide(rt: Runtime, supervisor: FlaskClient, instance_id: int, decision: st
 
 
 def test_signal_names_why_a_light_is_yellow() -> None:
+    from engine.lights import signal
+
     due, today = date(2018, 8, 30), date(2018, 9, 15)
     late = signal(ItemStatus.SUBMITTED, due, today, date(2018, 9, 15))
     assert (late.light, late.label) == (Light.YELLOW, "逾期报送·待审")
@@ -104,7 +106,8 @@ def test_history_on_a_standing_clock_keeps_the_true_order(app: Flask, rt: Runtim
     _submit(liaison, item.id, "第二次")
     _decide(rt, supervisor, item.instance_id, "approve")
     want = ["报送材料", "退回修改", "报送材料", "审核通过，办结销号"]
-    for page in (supervisor.get(f"/items/{item.id}"), supervisor.get(f"/process/{item.instance_id}")):
+    for url in (f"/items/{item.id}", f"/process/{item.instance_id}"):
+        page = supervisor.get(url)
         html = page.get_data(as_text=True)
         timeline = html[html.index('class="timeline numbered"'):]
         timeline = timeline[:timeline.index("</ol>")]
