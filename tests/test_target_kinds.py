@@ -44,7 +44,7 @@ def test_the_yaml_may_set_a_kind_and_a_wrong_one_is_refused(tmp_path) -> None:
 def lead(tmp_path):
     """The runtime and jxw's task 2 lead item (targets pooled and certified, both in 户)."""
     rt = make_runtime(tmp_path)
-    open_cycles(rt.sessions, rt.clock, rt.processes())
+    open_cycles(rt.sessions, rt.clock)
     with rt.sessions() as s:
         item = s.scalars(select(WorkItem).join(Instance).join(PolicyTask).where(
             PolicyTask.number == 2, WorkItem.role == ItemRole.LEAD)).first()

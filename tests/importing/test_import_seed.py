@@ -79,7 +79,8 @@ def test_json_contract(result: ImportResult, policy: PolicyDef) -> None:
     assert first["lead_units"][0] == "合肥市人民政府" and len(first["lead_units"]) == 16
     assert first["supporting_units"] == ["安徽省经济和信息化委员会"]  # its name on the issue day
     assert data["tasks"][1]["targets"][0] == {"key": "t1", "label": "培育入库“专精特新”中小企业",
-                                              "amount": 1000, "unit": "户", "per": "year"}
+                                              "amount": 1000, "unit": "户", "per": "year",
+                                              "kind": "count"}  # 户: whole numbers
     assert data["tasks"][0]["place"] == "第38行"  # the row "\t1" of the annex
 
 

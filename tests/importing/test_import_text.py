@@ -41,8 +41,10 @@ def test_renamed_unit_shows_its_name_on_the_issue_date(city):
     data = read("city_points.txt", city).to_json(city)
     assert data["tasks"][2]["lead_units"] == ["东江市工业和信息化局"]
     assert data["tasks"][2]["targets"] == [
-        {"key": "t1", "label": "新增市场主体", "amount": 5000, "unit": "户", "per": "year"},
-        {"key": "t2", "label": "培育规模以上工业企业", "amount": 50, "unit": "家", "per": "year"}]
+        {"key": "t1", "label": "新增市场主体", "amount": 5000, "unit": "户", "per": "year",
+         "kind": "count"},
+        {"key": "t2", "label": "培育规模以上工业企业", "amount": 50, "unit": "家", "per": "year",
+         "kind": "count"}]
 
 
 def test_provincial_plan_with_division_of_duties_lines(city):
