@@ -475,6 +475,10 @@ class ClockState(Base):
     __tablename__ = "clock_state"
     id: Mapped[int] = mapped_column(primary_key=True)
     now: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the DUBAN_CLOCK date it was created with (None: created before 0004, unknown)
+    start_on: Mapped[date | None] = mapped_column(Date)
+    # the last simulated day whose tick ran to its end (advance skips it)
+    ticked_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Blob(Base):

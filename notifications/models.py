@@ -14,12 +14,16 @@ from engine.models import Role, _enum
 
 
 class OutboxStatus(enum.StrEnum):
-    """pending -> sending (claimed under a lease) -> sent; or back to pending, finally failed."""
+    """pending -> sending (claimed under a lease) -> sent; or back to pending, finally failed.
+
+    skipped: not sent because it had become pointless (a reminder after its due date).
+    """
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class DocumentKind(enum.StrEnum):
@@ -46,11 +50,17 @@ class OutboxMessage(Base):
     # [{"filename", "content_type", "sha256"}], the content in engine.models.Blob
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # counted when claimed
     last_error: Mapped[str | None] = mapped_column(Text)
+    # business clock (simulated days in a replay): backoff and the retry window
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # wall clock: the lease of the process that claimed it ("host:pid")
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)  # why skipped, or that it went out late
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     message_id: Mapped[str] = mapped_column(String(250))

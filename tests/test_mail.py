@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from engine.clock import ManualClock
 from engine.config import Config
 from engine.errors import ValidationError
 from engine.models import Blob
@@ -189,20 +190,23 @@ class CrashAfterSend:
 
 
 def test_crash_between_send_and_record_resends_once(db, clock, smtp_server):
+    """A claim of a live process (here: this one) waits for its lease on the wall clock."""
     _fill(db, clock, 2)
     transport = SmtpTransport(smtp_server.url)
+    wall = ManualClock(clock.now())
     with pytest.raises(Crash):
-        deliver(db, clock, CrashAfterSend(transport))
-    assert [r.status for r in _rows(db)] == [OutboxStatus.SENDING] * 2
+        deliver(db, clock, CrashAfterSend(transport), wall=wall)
+    assert [(r.status, r.attempts) for r in _rows(db)] == [(OutboxStatus.SENDING, 1)] * 2
     assert len(smtp_server.received) == 1
-    assert deliver(db, clock, transport) == 0  # the dead process's lease still holds
+    clock.advance(timedelta(days=1))  # the business clock moving never frees a claim
+    assert deliver(db, clock, transport, wall=wall) == 0
 
-    clock.advance(RetryPolicy().lease + timedelta(seconds=1))
-    assert deliver(db, clock, transport) == 2
-    assert deliver(db, clock, transport) == 0
+    wall.advance(RetryPolicy().lease + timedelta(seconds=1))
+    assert deliver(db, clock, transport, wall=wall) == 2
+    assert deliver(db, clock, transport, wall=wall) == 0
     ids = [str(r.message["Message-ID"]) for r in smtp_server.received]
     assert sorted(ids) == sorted([message_id_for("m:0")] * 2 + [message_id_for("m:1")])
-    assert [(r.status, r.attempts) for r in _rows(db)] == [(OutboxStatus.SENT, 1)] * 2
+    assert [(r.status, r.attempts) for r in _rows(db)] == [(OutboxStatus.SENT, 2)] * 2
 
 
 def test_two_threads_deliver_each_message_once_on_sqlite(db, clock, smtp_server):
