@@ -7,9 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from cli.help import ZhGroup
 from engine.clock import CHINA_TZ, today
@@ -18,28 +19,83 @@ from engine.errors import DubanError
 from engine.runtime import Runtime, open_runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
+_URL: list[str] = []  # the database URL of the command's runtime, for error lines
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr and a non-zero exit."""
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(code)
+
+
+def explain(exc: BaseException) -> str | None:
+    """The one line for an error a user can fix (a setting, a file, the database), or None."""
+    if isinstance(exc, DubanError):
+        return str(exc)
+    if isinstance(exc, SQLAlchemyError):
+        from engine.health import database_problem
+
+        return str(database_problem(exc, _URL[-1] if _URL else None))
+    if isinstance(exc, OSError) and exc.filename:
+        return f"无法访问 {exc.filename}：{exc.strerror}"
+    return None
 
 
 def friendly(fn: F) -> F:
-    """Print a DubanError's message and exit 2 instead of a traceback."""
+    """Print the one line of a user-fixable error and exit 2 instead of a traceback."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except DubanError as exc:
-            click.echo(f"错误：{exc}", err=True)
-            sys.exit(2)
+        except (DubanError, SQLAlchemyError, OSError) as exc:
+            message = explain(exc)
+            if message is None:
+                raise
+            fail(message)
 
     return wrapper  # type: ignore[return-value]
 
 
-def runtime() -> Runtime:
-    """The runtime configured by the environment."""
-    return open_runtime()
+class DubanGroup(ZhGroup):
+    """Every subcommand, even one without ``friendly``, ends a fixable error in one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (DubanError, SQLAlchemyError, OSError) as exc:
+            message = explain(exc)
+            if message is None:
+                raise
+            fail(message)
 
 
-@click.group(cls=ZhGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def runtime(*, quiet_steps: bool = False) -> Runtime:
+    """The runtime configured by the environment, with logging set up from the same settings."""
+    config = runtime_config(quiet_steps=quiet_steps)
+    _URL.append(config.database_url)
+    return open_runtime(config)
+
+
+def runtime_config(*, quiet_steps: bool = False) -> Config:
+    """The configuration, with logging set up (commands that open no runtime of their own)."""
+    from cli.logs import configure_logging
+
+    config = Config.from_env()
+    configure_logging(config, quiet_steps=quiet_steps)
+    return config
+
+
+def ready_runtime() -> Runtime:
+    """A runtime whose database, policy, BPMN files and clock were checked (long runners)."""
+    from engine.health import check_ready
+
+    rt = runtime()
+    check_ready(rt)
+    return rt
+
+
+@click.group(cls=DubanGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """督办：按政策的任务分解表交办、提醒、督办和通报。"""
 
@@ -67,14 +123,22 @@ def init(demo: bool) -> None:
 @friendly
 def tick(until: datetime | None) -> None:
     """运行一次调度步骤；或在模拟时钟上逐日推进到指定日期。"""
-    from notifications.advance import advance
+    from notifications.advance import AdvanceStopped, advance
     from notifications.tick import run_tick
 
-    rt = runtime()
+    rt = ready_runtime()
     if until is None:
-        click.echo(f"{today(rt.clock)}：{run_tick(rt)}")
+        report = run_tick(rt)
+        click.echo(f"{today(rt.clock)}：{report}")
+        if report.failed:
+            fail(f"调度步骤 {'、'.join(report.failed)} 失败（原因见日志）", 1)
         return
-    advance(rt, until.date(), on_day=lambda day, report: click.echo(f"{day}：{report}"))
+    try:
+        days = advance(rt, until.date(), on_day=lambda day, report: click.echo(f"{day}：{report}"))
+    except AdvanceStopped as exc:
+        fail(str(exc), 1)
+    if not days:
+        click.echo(f"{until.date()}：此前各日的调度步骤都已运行，无需再推进")
 
 
 @main.command()
@@ -83,25 +147,29 @@ def tick(until: datetime | None) -> None:
 @click.option("--port", default=5000, show_default=True, type=int, metavar="端口",
               help="监听端口")
 @click.option("--no-scheduler", is_flag=True,
-              help="不在本进程运行调度器（另行运行 duban scheduler）")
+              help="不启动调度进程（另行运行 duban scheduler）")
 @friendly
 def serve(host: str, port: int, no_scheduler: bool) -> None:
-    """启动网页服务（gunicorn），调度器在同一进程中运行。"""
+    """启动网页服务（gunicorn 多进程），调度器作为单独的子进程运行一次。"""
     from web.serve import serve as run_server
 
-    rt = runtime()
+    rt = ready_runtime()
     now = rt.clock.now().astimezone(CHINA_TZ)
-    click.echo(f"督办系统：http://{host}:{port}/  （当前时钟：{now:%Y-%m-%d %H:%M}）")
+    rt.sessions.kw["bind"].dispose()  # the checks' connections must not be shared by the workers
+    click.echo(f"督办系统：http://{host}:{port}/  （当前时钟：{now:%Y-%m-%d %H:%M}；"
+               f"{rt.config.web_workers} 个进程 × {rt.config.web_threads} 个线程）")
     run_server(rt, host, port, scheduler=not no_scheduler)
 
 
 @main.command()
+@click.option("--parent", type=int, default=None, hidden=True,
+              help="随该进程结束（duban serve 启动调度进程时使用）")
 @friendly
-def scheduler() -> None:
+def scheduler(parent: int | None) -> None:
     """单独运行调度器（部署了多个网页进程时使用）。"""
     from notifications.scheduler import run_blocking
 
-    run_blocking(runtime())
+    run_blocking(ready_runtime(), parent=parent)
 
 
 @main.command()
@@ -125,7 +193,7 @@ def simulate(start: datetime, end: datetime, seed: int, out: Path,
 
     from simulator.replay import SimulationRequest, simulate, terminal_progress
 
-    config = Config.from_env()
+    config = runtime_config(quiet_steps=True)
     req = SimulationRequest(start.date(), end.date(), seed, out,
                             database_url=config.simulation_database_url, smtp_url=config.smtp_url,
                             imports=imports)

@@ -58,7 +58,7 @@ def _init_clock(rt: Runtime) -> None:
         return
     with rt.sessions() as s, s.begin():
         if s.get(ClockState, 1) is None:
-            s.add(ClockState(id=1, now=start))
+            s.add(ClockState(id=1, now=start, start_on=rt.config.simulated_start))
 
 
 def _ensure(s: Session, clock: Clock, username: str, display: str, role: Role,

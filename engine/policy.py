@@ -421,7 +421,22 @@ def _bpmn_file(sec: Section, base: Path, process_id: str) -> Path:
         xml = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise sec.error(f"无法读取流程文件“{name}”：{exc}", "bpmn") from None
+    problem = _xml_problem(xml)
+    if problem:
+        raise sec.error(f"流程文件“{name}”不是有效的 XML：{problem}", "bpmn")
     pattern = rf"<(?:[\w.-]+:)?process\b[^>]*\bid\s*=\s*[\"']{re.escape(process_id)}[\"']"
     if not re.search(pattern, xml):
         raise sec.error(f"流程文件“{name}”中没有流程“{process_id}”", "bpmn")
     return path
+
+
+def _xml_problem(xml: str) -> str | None:
+    """Why ``xml`` is not well-formed XML (with its line), or None."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        etree.fromstring(xml.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as exc:
+        return f"第 {exc.lineno} 行：{exc.msg}" if exc.lineno else str(exc.msg)
+    return None

@@ -5,17 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import bpmn
-from engine.clock import Clock, SystemClock, start_of_day
+from engine.clock import CHINA_TZ, Clock, SystemClock, start_of_day
 from engine.config import Config
 from engine.db import make_engine, session_factory
-from engine.errors import ClockError
+from engine.errors import ClockError, ConfigError
 from engine.models import ClockState
 
 
@@ -27,10 +27,10 @@ class DatabaseClock:
 
     def now(self) -> datetime:
         with self._sessions() as s:
-            row = s.get(ClockState, 1)
-            if row is None:
+            now = s.scalar(select(ClockState.now).where(ClockState.id == 1))
+            if now is None:
                 raise ClockError("模拟时钟尚未初始化：请先运行 duban init")
-            return row.now
+            return now
 
     def set(self, when: datetime) -> None:
         """Move the clock forward to ``when`` (never backwards)."""
@@ -39,6 +39,18 @@ class DatabaseClock:
             if when < row.now:
                 raise ClockError(f"时钟不能倒退：{when.isoformat()} 早于 {row.now.isoformat()}")
             row.now = when
+
+    def ticked_on(self) -> date | None:
+        """The last simulated day whose tick ran to its end."""
+        with self._sessions() as s:
+            return s.scalar(select(ClockState.ticked_on).where(ClockState.id == 1))
+
+    def mark_ticked(self, day: date) -> None:
+        """Record that ``day``'s tick ran to its end (never backwards)."""
+        with self._sessions() as s, s.begin():
+            row = s.scalars(select(ClockState).where(ClockState.id == 1).with_for_update()).one()
+            if row.ticked_on is None or day > row.ticked_on:
+                row.ticked_on = day
 
 
 def simulated_start(config: Config) -> datetime | None:
@@ -81,15 +93,40 @@ def open_runtime(config: Config | None = None, clock: Clock | None = None) -> Ru
     config.data_dir.mkdir(parents=True, exist_ok=True)
     sessions = session_factory(make_engine(config.database_url))
     if clock is None:
-        simulated = simulated_start(config) is not None or _has_clock_row(sessions)
-        clock = DatabaseClock(sessions) if simulated else SystemClock()
+        clock = _clock_for(config, sessions)
     return Runtime(config=config, sessions=sessions, clock=clock)
 
 
-def _has_clock_row(sessions: sessionmaker[Session]) -> bool:
-    """Whether the database keeps a simulated clock (then every process must follow it)."""
+def _clock_for(config: Config, sessions: sessionmaker[Session]) -> Clock:
+    """The database's simulated clock when it keeps one (every process must follow it), the
+    configured one otherwise; a DUBAN_CLOCK that contradicts the database is refused."""
+    stored = _stored_clock(sessions)
+    start = config.simulated_start
+    if stored is None:
+        return DatabaseClock(sessions) if start is not None else SystemClock()
+    now, start_on = stored
+    shown = now.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    if start is None and config.clock_explicit:
+        raise ConfigError("DUBAN_CLOCK", config.clock, f"该数据库使用模拟时钟（当前 {shown}）；"
+                          "去掉 DUBAN_CLOCK 即沿用数据库的时钟")
+    if start is not None and start_on is not None and start != start_on:
+        raise ConfigError("DUBAN_CLOCK", config.clock,
+                          f"该数据库的模拟时钟始于 {start_on.isoformat()}（当前 {shown}），"
+                          f"与设置不符；去掉 DUBAN_CLOCK 或设为 {start_on.isoformat()}")
+    return DatabaseClock(sessions)
+
+
+def _stored_clock(sessions: sessionmaker[Session]) -> tuple[datetime, date | None] | None:
+    """The database's simulated clock (now, start date) if it keeps one."""
     try:
         with sessions() as s:
-            return s.get(ClockState, 1) is not None
-    except SQLAlchemyError:  # no schema yet
-        return False
+            now = s.scalar(select(ClockState.now).where(ClockState.id == 1))
+    except SQLAlchemyError:  # no schema yet, or unreachable: the preflight says which
+        return None
+    if now is None:
+        return None
+    try:
+        with sessions() as s:
+            return now, s.scalar(select(ClockState.start_on).where(ClockState.id == 1))
+    except SQLAlchemyError:  # a schema from before 0004 (duban init upgrades it)
+        return now, None

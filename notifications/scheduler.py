@@ -9,26 +9,39 @@ APScheduler's triggers run on wall time; the jobs themselves read only ``rt.cloc
 simulated clock (``DUBAN_CLOCK`` set to a date) the jobs therefore repeat the same simulated day
 until someone moves the clock (``duban tick --until``, the admin page): each repeat sends
 nothing new, because every step is idempotent.
+
+Both jobs respect the tick lock (notifications.locks): the tick waits for another process's
+tick on PostgreSQL and skips its run on SQLite while one runs; the delivery job skips its run
+while a tick holds the lock (the tick delivers at its end). ``run_blocking`` stops on SIGTERM
+after the running job ends, and, given the parent's pid, when that parent has gone.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
 from datetime import timedelta
 from typing import Any
 
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.clock import SystemClock
 from engine.runtime import Runtime
+from notifications.delivery import DeliveryReport
+from notifications.locks import SchedulerBusyError, send_lock
 from notifications.tick import run_tick, step_deliver
 
 log = logging.getLogger(__name__)
 
 TICK_JOB = "duban-tick"
 DELIVER_JOB = "duban-deliver"
+ORPHAN_JOB = "duban-orphan-check"
+ORPHAN_SECONDS = 5
 EVERY_MINUTES = 60
 DELIVER_MINUTES = 1
 MISFIRE_GRACE_SECONDS = 15 * 60
@@ -36,21 +49,43 @@ FIRST_RUN_DELAY = timedelta(seconds=5)
 
 
 def tick_job(rt: Runtime) -> None:
-    """One tick; the report goes to the log, an error never kills the scheduler."""
+    """One tick; each step logs its line, an error never kills the scheduler."""
     try:
-        log.info("tick: %s", run_tick(rt))
+        report = run_tick(rt)
+        log.info("tick done: %s", report, extra={"counts": report.counts})
+    except SchedulerBusyError:
+        log.info("tick skipped: another process is running one (SQLite)")
     except Exception:  # noqa: BLE001 - a scheduler job must never raise into APScheduler
         log.exception("tick failed")
 
 
 def deliver_job(rt: Runtime) -> None:
-    """Send what is due in the outbox."""
+    """Send what is due in the outbox, unless a tick is running (it delivers itself)."""
     try:
-        sent = step_deliver(rt)
-        if sent:
-            log.info("outbox: %d sent", sent)
+        with send_lock(rt) as ours:
+            if not ours:
+                log.debug("outbox delivery skipped: a tick is running")
+                return
+            report = step_deliver(rt)
+        if report.as_dict() != DeliveryReport().as_dict():
+            log.info("outbox: %s", report, extra=report.as_dict())
     except Exception:  # noqa: BLE001 - see tick_job
         log.exception("outbox delivery failed")
+
+
+def _shutdown(scheduler: BaseScheduler, wait: bool = True) -> None:
+    """Stop the scheduler (a second request is harmless)."""
+    try:
+        scheduler.shutdown(wait=wait)
+    except SchedulerNotRunningError:
+        pass
+
+
+def orphan_job(scheduler: BaseScheduler, parent: int) -> None:
+    """Stop when the parent (``duban serve``) has gone: a scheduler must not outlive it."""
+    if os.getppid() != parent:
+        log.warning("parent process %d has gone: scheduler stopping", parent)
+        _shutdown(scheduler, wait=False)
 
 
 def build_scheduler(rt: Runtime, scheduler_class: type[BaseScheduler] = BackgroundScheduler, *,
@@ -77,11 +112,21 @@ def start_background(rt: Runtime, **options: int | bool) -> BaseScheduler:
     return scheduler
 
 
-def run_blocking(rt: Runtime, **options: int | bool) -> None:
-    """Run the jobs in this process until interrupted (``duban scheduler``)."""
+def run_blocking(rt: Runtime, *, parent: int | None = None, **options: int | bool) -> None:
+    """Run the jobs in this process until SIGTERM or Ctrl+C (``duban scheduler``)."""
     scheduler = build_scheduler(rt, BlockingScheduler, **options)  # type: ignore[arg-type]
-    log.info("scheduler running; Ctrl+C to stop")
+    if parent is not None:
+        scheduler.add_job(orphan_job, "interval", id=ORPHAN_JOB, seconds=ORPHAN_SECONDS,
+                          args=(scheduler, parent), coalesce=True, max_instances=1)
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: scheduler stopping after the running job", signum)
+        threading.Thread(target=_shutdown, args=(scheduler,), name="scheduler-stop").start()
+
+    signal.signal(signal.SIGTERM, stop)
+    log.info("scheduler running (pid %d); SIGTERM or Ctrl+C to stop", os.getpid())
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        log.info("scheduler stopped")
+        _shutdown(scheduler)
+    log.info("scheduler stopped")

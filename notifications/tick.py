@@ -1,32 +1,45 @@
 """The scheduler's steps, one plain function each (a session factory and the clock in).
 
-``run_tick`` runs them in order; ``duban tick``, the APScheduler jobs, the simulator and the
-tests all call the very same functions. Each step is idempotent: it reads ``rt.clock`` once per
-item, records what it did under unique dedupe keys, and returns how many things it did.
+``run_tick`` runs them in order under the tick lock (notifications.locks: one tick at a time
+per database); ``duban tick``, the APScheduler jobs, the simulator and the tests all call the
+very same functions. Each step is idempotent: it reads ``rt.clock`` once per item, records what
+it did under unique dedupe keys, and returns how many things it did. Every step logs one line
+on ``duban.tick`` with its count and duration.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine import cycles
-from engine.clock import ManualClock
+from engine.clock import ManualClock, today
 from engine.config import SchedulerKnobs
+from engine.errors import DubanError
 from engine.runtime import Runtime
-from notifications import bulletins, mail, notices, reminders
+from notifications import bulletins, notices, reminders
+from notifications.delivery import DeliveryReport, deliver_report
 from notifications.documents import Contact
+from notifications.locks import tick_lock
+from notifications.mail import RetryPolicy
 from notifications.transport import transport_from_config
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("duban.tick")
+Step = Callable[[Runtime], "int | DeliveryReport"]
 
 
 @dataclass
 class TickReport:
-    """How much each step did."""
+    """How much each step did; -1 for a step that failed."""
 
     counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        """The steps that failed."""
+        return [name for name, count in self.counts.items() if count < 0]
 
     def __str__(self) -> str:
         return "，".join(f"{k} {v}" for k, v in self.counts.items())
@@ -105,12 +118,14 @@ def step_prune_uploads(rt: Runtime) -> int:
         return prune_unclaimed(s, rt.clock, rt.config.blob_dir)
 
 
-def step_deliver(rt: Runtime) -> int:
-    """Send the outbox through the configured transport."""
-    return mail.deliver(rt.sessions, rt.clock, transport_from_config(rt.config))
+def step_deliver(rt: Runtime) -> DeliveryReport:
+    """Send the outbox through the configured transport (leases on the wall clock)."""
+    policy = RetryPolicy.from_days(rt.config.mail_retry_days)
+    return deliver_report(rt.sessions, rt.clock, transport_from_config(rt.config),
+                          wall=rt.wall_clock, policy=policy)
 
 
-STEPS: list[tuple[str, Callable[[Runtime], int]]] = [
+STEPS: list[tuple[str, Step]] = [
     ("open_cycles", step_open_cycles),
     ("fire_timers", step_fire_timers),
     ("remind", step_remind),
@@ -122,14 +137,34 @@ STEPS: list[tuple[str, Callable[[Runtime], int]]] = [
 ]
 
 
-def run_tick(rt: Runtime, steps: list[tuple[str, Callable[[Runtime], int]]] | None = None
-             ) -> TickReport:
-    """Run every step once; a failing step is logged and the others still run."""
+def run_tick(rt: Runtime, steps: list[tuple[str, Step]] | None = None) -> TickReport:
+    """Run every step once, alone on this database (the tick lock)."""
+    with tick_lock(rt):
+        return run_steps(rt, steps)
+
+
+def run_steps(rt: Runtime, steps: list[tuple[str, Step]] | None = None) -> TickReport:
+    """Every step once, without the lock (the caller holds it); a failing step does not stop
+    the others."""
     report = TickReport()
+    day = today(rt.clock).isoformat()
     for name, step in steps or STEPS:
+        started = time.perf_counter()  # a duration, not a time of day: no clock involved
         try:
-            report.counts[name] = step(rt)
-        except Exception:  # noqa: BLE001 - one broken step must not stop the others
-            log.exception("tick step %s failed", name)
+            result = step(rt)
+        except DubanError as exc:  # says what is wrong in one line: no traceback needed
+            log.error("%s %s failed: %s", day, name, exc, extra={"day": day, "step": name})
             report.counts[name] = -1
+            continue
+        except Exception:  # noqa: BLE001 - one broken step must not stop the others
+            log.exception("%s %s failed", day, name, extra={"day": day, "step": name})
+            report.counts[name] = -1
+            continue
+        count = result if isinstance(result, int) else result.sent
+        details = {} if isinstance(result, int) else result.as_dict()
+        ms = round((time.perf_counter() - started) * 1000)
+        report.counts[name] = count
+        log.info("%s %s: %d%s (%d ms)", day, name, count,
+                 "".join(f" {k}={v}" for k, v in details.items()), ms,
+                 extra={"day": day, "step": name, "count": count, "duration_ms": ms, **details})
     return report

@@ -80,7 +80,7 @@ def simulate(req: SimulationRequest,
         if progress:
             progress(day, n + 1, total)
     with rt.sessions() as s, s.begin():
-        s.merge(ClockState(id=1, now=clock.now()))
+        s.merge(ClockState(id=1, now=clock.now(), start_on=req.start, ticked_on=req.end))
     summary = _summary(rt, req)
     _write_documents(rt, req.out)
     (req.out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2,

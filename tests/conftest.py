@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,20 @@ def _create_tables(bind: Engine) -> None:
     import notifications.models  # noqa: F401
 
     Base.metadata.create_all(bind)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """A command run in-process configures logging (cli/logs.py): undo it after the test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    named = {name: logging.getLogger(name).level
+             for name in ("apscheduler", "weasyprint", "fontTools", "duban.tick")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, old in named.items():
+        logging.getLogger(name).setLevel(old)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def cli(tmp_path, monkeypatch):
     def run(*args: str, code: int = 0) -> str:
         result = runner.invoke(main, list(args), catch_exceptions=False)
         assert result.exit_code == code, result.output
-        return result.output
+        return result.stdout if code == 0 else result.stderr  # stderr has the log lines too
 
     run.db = f"sqlite:///{tmp_path / 'var' / 'duban.db'}"  # type: ignore[attr-defined]
     return run
@@ -38,9 +38,11 @@ def test_init_tick_submit_review_history_and_audit(cli, tmp_path):
     assert "新建账号" not in cli("init", "--demo")  # idempotent, passwords shown once
     days = cli("tick", "--until", "2018-06-02").splitlines()
     assert [d[:10] for d in days] == ["2018-05-30", "2018-05-31", "2018-06-01", "2018-06-02"]
-    again = cli("tick", "--until", "2018-06-02").splitlines()  # the last day again, idempotent
-    assert len(again) == 1 and again[0].startswith("2018-06-02")
-    assert all(part.endswith(" 0") for part in again[0].split("：", 1)[1].split("，"))
+    again = cli("tick", "--until", "2018-06-02").splitlines()  # every day done: nothing runs
+    assert again == ["2018-06-02：此前各日的调度步骤都已运行，无需再推进"]
+    rerun = cli("tick").splitlines()  # a plain tick repeats today: idempotent, nothing new
+    assert len(rerun) == 1 and rerun[0].startswith("2018-06-02")
+    assert all(part.endswith(" 0") for part in rerun[0].split("：", 1)[1].split("，"))
     listing = cli("work", "list", "--unit", "hefei")
     assert "报送‘地方版’政策措施制定情况" in listing and "剩余" in listing
     item = _first_id(listing)
