@@ -85,10 +85,10 @@ def fire_due_timers(sessions: sessionmaker[Session], clock: Clock, *, batch: int
 
 
 def _fire_one(s: Session, clock: Clock, inst_id: int, now: datetime) -> int:
+    inst = instances.lock(s, inst_id)  # the actions' lock order: instance, then its items
     timer = s.get(Timer, inst_id)
     if timer is None or timer.due_at > now:
         return 0
-    inst = s.get(Instance, inst_id)
     if inst is None or inst.status is not InstanceStatus.RUNNING:
         s.delete(timer)
         return 0

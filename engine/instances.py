@@ -102,6 +102,19 @@ def load(s: Session, inst: Instance) -> BpmnWorkflow:
     return bpmn.deserialize(inst.state, _spec_json(inst.spec))
 
 
+def lock(s: Session, inst_id: int) -> Instance | None:
+    """Lock an instance row, then its work items in id order: the one order of every action
+    on an obligation, so two actions queue instead of deadlocking (PostgreSQL ``FOR UPDATE``;
+    SQLite has one writer anyway). The rows are read again: a waiter sees the winner's state."""
+    fresh = {"populate_existing": True}
+    inst = s.scalars(select(Instance).where(Instance.id == inst_id)
+                     .with_for_update(of=Instance).execution_options(**fresh)).first()
+    if inst is not None:
+        s.scalars(select(WorkItem).where(WorkItem.instance_id == inst_id)
+                  .order_by(WorkItem.id).with_for_update().execution_options(**fresh)).all()
+    return inst
+
+
 def save(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
     """Write the workflow state; a concurrent writer that got there first wins."""
     inst_id = inst.id

@@ -13,12 +13,20 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import access, audit, bpmn, instances
 from engine.access import Action, Actor
 from engine.clock import Clock, ManualClock, overdue_from, today, use_clock
-from engine.errors import NotFoundError, PermissionDeniedError, StateError, ValidationError
+from engine.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    StateError,
+    ValidationError,
+)
 from engine.models import (
     ACTIONABLE,
     Attachment,
@@ -45,9 +53,33 @@ def get_item(s: Session, actor: Actor, item_id: int) -> WorkItem:
 
 
 def _actionable(s: Session, actor: Actor, item_id: int, action: Action) -> WorkItem:
+    """The item, locked (its instance first), if the actor may take ``action`` on it now."""
     item = get_item(s, actor, item_id)
+    if item.status not in ACTIONABLE:
+        raise StateError(_changed(item))
     access.require(actor, item, action)
+    instances.lock(s, item.instance_id)
+    if item.status not in ACTIONABLE:  # someone else acted while we waited for the lock
+        raise ConflictError(_changed(item))
     return item
+
+
+def _changed(item: WorkItem) -> str:
+    return (f"状态已变化：事项 #{item.id} 当前为“{item.status.label}”，不能再办理，"
+            f"请刷新后查看最新情况")
+
+
+def conflict(exc: BaseException) -> ConflictError | None:
+    """A lost race as ``ConflictError``: a stale version, a deadlock or serialization failure
+    (PostgreSQL aborts one of the two), a lock not available; None for any other error."""
+    if isinstance(exc, ConflictError):
+        return exc
+    if isinstance(exc, StaleDataError):
+        return ConflictError("状态已变化：其他人刚刚办理了该事项，请刷新后重试")
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if isinstance(exc, DBAPIError) and code in ("40001", "40P01", "55P03"):
+        return ConflictError("状态已变化：其他人正在办理该事项，请刷新后重试")
+    return None
 
 
 def save_draft(s: Session, clock: Clock, actor: Actor, item_id: int,
@@ -225,8 +257,11 @@ def decide_extension(s: Session, clock: Clock, actor: Actor, request_id: int, *,
         raise PermissionDeniedError("不能审批本单位的延期申请（须由其他督查人员审批）")
     if req.status is not ExtensionStatus.PENDING:
         raise StateError("该延期申请已审批")
-    inst = s.get(Instance, req.instance_id)
+    inst = instances.lock(s, req.instance_id)
     assert inst is not None
+    s.refresh(req)
+    if req.status is not ExtensionStatus.PENDING:  # decided while we waited for the lock
+        raise ConflictError("状态已变化：该延期申请刚刚已由他人审批，请刷新后查看")
     new_due = due or req.requested_due_date
     if approve and (inst.due_date is None or new_due <= inst.due_date or new_due < today(clock)):
         raise ValidationError("批准的截止日期应晚于原截止日期且不早于今天")

@@ -144,7 +144,7 @@ def test_closed_item_refused(rt):
         service.submit(s, rt.clock, hefei, item.id, text="再报一次")
 
 
-def test_stale_version_conflict(rt):
+def test_an_action_reads_the_obligation_again_under_its_lock(rt):
     hefei = add_user(rt, "hefei", Role.LIAISON, "hefei")
     jxw = add_user(rt, "jxw", Role.LIAISON, "jxw")
     item = lead_item(rt, 1, "hefei")
@@ -157,12 +157,36 @@ def test_stale_version_conflict(rt):
     assert stale.instance.version == 1
     with rt.sessions() as s, s.begin():
         service.submit(s, rt.clock, jxw, contrib.id, text="配合意见")
+    service.submit(slow, rt.clock, hefei, item.id, text="同时报送")  # on version N + 1
+    slow.commit()
+    slow.close()
+    with rt.sessions() as s:
+        assert s.get(WorkItem, item.id).status is ItemStatus.SUBMITTED
+        assert s.get(WorkItem, contrib.id).status is ItemStatus.CLOSED  # nothing of it lost
+
+
+def test_stale_version_conflict(rt):
+    """A writer that skipped the lock (holding a stale copy) gets ConflictError, keeps nothing."""
+    from engine import instances
+
+    jxw = add_user(rt, "jxw", Role.LIAISON, "jxw")
+    item = lead_item(rt, 1, "hefei")
+    with rt.sessions() as s, s.begin():
+        contrib = s.scalars(select(WorkItem).where(WorkItem.instance_id == item.instance_id,
+                                                   WorkItem.role == ItemRole.SUPPORTING)).one()
+    slow = rt.sessions()
+    slow.begin()
+    inst = slow.get(Instance, item.instance_id)
+    wf = instances.load(slow, inst)
+    with rt.sessions() as s, s.begin():
+        service.submit(s, rt.clock, jxw, contrib.id, text="配合意见")
+    inst.last_error = "stale write"
     with pytest.raises(ConflictError):
-        service.submit(slow, rt.clock, hefei, item.id, text="同时报送")
+        instances.save(slow, inst, wf)
     slow.rollback()
     slow.close()
     with rt.sessions() as s:
-        assert s.get(WorkItem, item.id).status is ItemStatus.OPEN
+        assert s.get(Instance, item.instance_id).last_error is None
 
 
 def test_deadline_timer_escalates_once_and_keeps_the_work(rt):

@@ -5,8 +5,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
+from flask import (
+    Flask,
+    Response,
+    abort,
+    g,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from engine.config import ROOT
@@ -113,8 +123,23 @@ def _register_errors(app: Flask) -> None:
 
 
 def _error(status: int, message: str) -> tuple[Any, int]:
-    """One error answer."""
+    """One error answer, rendered on a clean session (the failed one may be unusable: the page's
+    navigation reads the database again)."""
+    session = g.get("db")
+    if session is not None:
+        try:
+            session.rollback()
+        except Exception:  # noqa: BLE001 - a broken connection: start the page on a new session
+            log.warning("rollback failed on %s; using a fresh session", request.path)
+            g.pop("db", None)
+            session.close()
     if _wants_json():
         return jsonify({"error": message, "status": status}), status
-    return render_template("error.html", status=status, message=message,
-                           title=ERROR_TEXT.get(status, "出错了")), status
+    title = ERROR_TEXT.get(status, "出错了")
+    try:
+        return render_template("error.html", status=status, message=message,
+                               title=title), status
+    except Exception:  # noqa: BLE001 - e.g. the database is gone: a bare page, never a blank 500
+        log.exception("error page for %s could not be rendered", request.path)
+        return (f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title>"
+                f"<h1>{escape(title)}</h1><p>{escape(message)}</p>"), status

@@ -70,18 +70,31 @@ def actor() -> Actor:
 
 
 def act(action: Callable[[], T], success: str | None = None) -> T | None:
-    """Run one engine action in the request's session: commit, flash; errors become flashes."""
+    """Run one engine action in the request's session: commit, flash; errors become flashes.
+
+    A lost race (another user acted first: a stale version, a deadlock PostgreSQL broke, the
+    item no longer open) is the "状态已变化" flash on the page, never an error page.
+    """
+    from engine.service import conflict
+
     session = db()
     try:
         result = action()
         session.commit()
-    except (ValidationError, StateError, ConflictError) as exc:
+    except (ValidationError, StateError) as exc:
         session.rollback()
         flash(str(exc), "error")
         return None
     except (NotFoundError, PermissionDeniedError):
         session.rollback()
         raise
+    except Exception as exc:
+        session.rollback()
+        lost = conflict(exc)
+        if lost is None:
+            raise
+        flash(str(lost), "error")
+        return None
     if success:
         flash(success, "success")
     return result
