@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from engine import admin, registry
-from engine.errors import ClockError
+from engine.errors import ClockError, DubanError
 from engine.models import Role, Unit, UnitKind, User
 from engine.units import unit_names
 from web.auth import role_required
@@ -18,7 +18,8 @@ from web.views.common import act, actor, clock, clock_is_simulated, db, runtime,
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 MAX_ADVANCE_DAYS = 400
 OUTBOX_LIMIT = 200
-OUTBOX_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
+OUTBOX_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
+                 "skipped": "未发送（已过时）"}
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -168,7 +169,7 @@ def clock_page() -> str | Response:
             if not days:
                 raise ClockError("目标日期须晚于当前模拟日期（时钟不能倒退）")
             flash(f"时钟已推进 {len(days)} 天，调度步骤已逐日运行。", "success")
-        except ClockError as exc:
+        except DubanError as exc:  # backwards, busy (SQLite), or a step failed on a day
             flash(str(exc), "error")
         return redirect(url_for(".clock_page"))
     return render_template("admin/clock.html", form=form, now=clock().now(),
@@ -178,27 +179,41 @@ def clock_page() -> str | Response:
 @bp.route("/outbox")
 @role_required(Role.ADMIN)
 def outbox() -> str:
-    """The mail outbox: status, attempts, errors; failed messages can be sent again."""
+    """The mail outbox: status, attempts, errors, notes; failed messages can be sent again."""
     from notifications.mail import outbox_counts
     from notifications.models import OutboxMessage
+    from notifications.outbox import attention
 
     status = request.args.get("status", "")
     q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(OUTBOX_LIMIT)
     if status:
         q = q.where(OutboxMessage.status == status)
     return render_template("admin/outbox.html", messages=list(db().scalars(q)), status=status,
-                           counts=outbox_counts(db()), confirm=ConfirmForm(), title="发件箱",
-                           labels=OUTBOX_LABELS)
+                           counts=outbox_counts(db()), attention=attention(db(), clock()),
+                           confirm=ConfirmForm(), title="发件箱", labels=OUTBOX_LABELS)
 
 
 @bp.route("/outbox/<int:msg_id>/retry", methods=["POST"])
 @role_required(Role.ADMIN)
 def retry(msg_id: int) -> Response:
-    """Queue a failed message again."""
-    from notifications.mail import requeue
+    """Queue one failed message again."""
+    from notifications.outbox import retry_failed
 
     _confirmed()
-    done = act(lambda: requeue(db(), clock(), msg_id))
+    done = act(lambda: retry_failed(db(), clock(), actor(), msg_id))
     flash("已重新排队发送。" if done else "只有发送失败的邮件可以重发。",
+          "success" if done else "error")
+    return redirect(url_for(".outbox"))
+
+
+@bp.route("/outbox/retry-all", methods=["POST"])
+@role_required(Role.ADMIN)
+def retry_all() -> Response:
+    """Queue every failed message again (after an outage longer than the retry window)."""
+    from notifications.outbox import retry_failed
+
+    _confirmed()
+    done = act(lambda: retry_failed(db(), clock(), actor()))
+    flash(f"已将 {done} 封发送失败的邮件重新排队。" if done else "没有发送失败的邮件。",
           "success" if done else "error")
     return redirect(url_for(".outbox"))

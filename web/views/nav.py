@@ -27,7 +27,8 @@ from web.views.common import db
 
 STATUS_LABELS = {**{st.value: st.label for st in ItemStatus}, "running": "进行中", "error": "异常",
                  "pending": "待审批", "approved": "已批准", "rejected": "未批准",
-                 "queued": "待发送", "sent": "已发送", "failed": "发送失败"}
+                 "queued": "待发送", "sent": "已发送", "failed": "发送失败",
+                 "skipped": "未发送（已过时）"}
 ROLE_LABELS = {"liaison": "联络员", "supervisor": "督查人员", "admin": "管理员",
                "lead": "牵头", "supporting": "配合"}
 
@@ -68,12 +69,12 @@ def count_unread() -> int:
     return unread_count()
 
 
-def count_outbox_failed() -> int:
-    """Outbox messages that failed for good."""
-    from notifications.models import OutboxMessage
+def count_outbox_attention() -> int:
+    """Outbox messages failed for good or late (an outage): the admin's badge."""
+    from notifications.outbox import attention
+    from web.views.common import clock
 
-    return db().scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status == "failed")) or 0
+    return attention(db(), clock()).total
 
 
 def nav_counts() -> dict[str, int]:
@@ -89,7 +90,7 @@ def nav_counts() -> dict[str, int]:
             counts["review"] = count_review()
             counts["extensions"] = count_extensions()
         else:
-            counts["outbox"] = count_outbox_failed()
+            counts["outbox"] = count_outbox_attention()
     g.nav_counts = counts
     return counts
 
