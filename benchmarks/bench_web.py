@@ -1,10 +1,13 @@
-"""Web benchmark: the inbox page and the board served by gunicorn with 100,000 work items.
+"""Web benchmark: the inbox page and the board served by ``duban serve`` with 100,000 work items.
 
-Builds a SQLite database with the seed policy loaded and 100,000 work items (spread over every
-unit, mixed statuses and due dates), starts ``gunicorn 'web.app:create_app()'``, logs in as a
-liaison and a supervisor, and fires requests from client threads. Prints requests per second
-and p50/p95 latency per page (goal: inbox p95 under 50 ms).
-Run: .venv/bin/python benchmarks/bench_web.py [--items N] [--workers W] [--requests R]
+Builds a database (SQLite, or ``--database-url postgresql+psycopg://…``, which must be empty)
+with the seed policy loaded and 100,000 work items (spread over every unit, mixed statuses and
+due dates), starts ``duban serve --no-scheduler`` as an operator would (``--workers`` and
+``--threads`` set DUBAN_WEB_WORKERS / DUBAN_WEB_THREADS; unset: the configured defaults), logs
+in as a liaison and a supervisor, and fires requests from client threads. Prints requests per
+second and p50/p95 latency per page and concurrency (goal: inbox p95 under 50 ms).
+``--code DIR`` serves another checkout (a before/after comparison on the same database).
+Run: .venv/bin/python benchmarks/bench_web.py [--items N] [--clients 1,4,16] [--requests R]
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 from engine import accounts, loader  # noqa: E402
 from engine.clock import CHINA_TZ, ManualClock  # noqa: E402
 from engine.config import Config  # noqa: E402
-from engine.db import Base  # noqa: E402
 from engine.models import (  # noqa: E402
     ClockState,
     Cycle,
@@ -54,19 +56,19 @@ STATUSES = (ItemStatus.OPEN, ItemStatus.OPEN, ItemStatus.RETURNED, ItemStatus.SU
             ItemStatus.CLOSED)
 
 
-def build(data_dir: Path, items: int) -> str:
-    """The database: policy, accounts, opened cycles, then ``items`` work items in bulk."""
-    import notifications.models  # noqa: F401  (its tables)
+def build(data_dir: Path, items: int, url: str | None = None) -> str:
+    """The database: schema (migrations), policy, accounts, opened cycles, ``items`` work items."""
+    from engine import migrate
     from engine.cycles import open_cycles
     from engine.policy import load_policy
 
-    url = f"sqlite:///{data_dir / 'bench.db'}"
+    url = url or f"sqlite:///{data_dir / 'bench.db'}"
     clock = ManualClock(NOW)
     rt = open_runtime(Config(data_dir=data_dir, database_url=url, clock="2018-09-15"), clock)
-    Base.metadata.create_all(rt.sessions.kw["bind"])
+    migrate.upgrade(rt.sessions.kw["bind"])
     with rt.sessions() as s, s.begin():
         loader.load_into_db(s, clock, load_policy(rt.config.policy_file), rt.processes())
-        s.add(ClockState(id=1, now=NOW))
+        s.add(ClockState(id=1, now=NOW, start_on=NOW.date()))
         for name, role, unit in (("hefei", Role.LIAISON, "hefei"),
                                  ("duchao", Role.SUPERVISOR, "dcs")):
             accounts.create_user(s, clock, username=name, display_name=name, role=role,
@@ -111,16 +113,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(data_dir: Path, url: str, workers: int) -> tuple[subprocess.Popen[bytes], int]:
-    """gunicorn on a free port, waiting until it answers."""
+def serve(data_dir: Path, url: str, args: argparse.Namespace
+          ) -> tuple[subprocess.Popen[bytes], int]:
+    """``duban serve --no-scheduler`` on a free port, waiting until it answers."""
     port = _free_port()
+    code = Path(args.code or ROOT).resolve()
     env = {**os.environ, "DUBAN_DATABASE_URL": url, "DUBAN_DATA_DIR": str(data_dir),
-           "DUBAN_CLOCK": "2018-09-15", "DUBAN_COOKIE_SECURE": "0",
-           "DUBAN_SECRET_KEY": "bench-secret", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
-                             "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "web.app:create_app()"], env=env, cwd=ROOT)
-    for _ in range(300):
+           "DUBAN_CLOCK": "2018-09-15", "DUBAN_COOKIE_SECURE": "0", "DUBAN_LOG_LEVEL": "WARNING",
+           "DUBAN_SECRET_KEY": "bench-secret", "PYTHONPATH": str(code)}
+    for name, value in (("DUBAN_WEB_WORKERS", args.workers), ("DUBAN_WEB_THREADS", args.threads)):
+        if value:
+            env[name] = str(value)
+    cmd = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--no-scheduler",
+           "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, cwd=code, stdout=subprocess.DEVNULL)
+    for _ in range(1200):  # the checks, then gunicorn's workers: up to two minutes
         try:
             status, _, _ = request(port, "GET", "/login")
             if status == 200:
@@ -195,26 +202,30 @@ def report(name: str, latencies: list[float], wall: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2)))
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database")
+    parser.add_argument("--workers", type=int, default=None, help="DUBAN_WEB_WORKERS")
+    parser.add_argument("--threads", type=int, default=None, help="DUBAN_WEB_THREADS")
+    parser.add_argument("--clients", default="1,4,16", help="client threads, comma-separated")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--board-requests", type=int, default=5)
+    parser.add_argument("--code", default=None, help="serve this checkout instead")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="duban-bench-web-"))
     try:
         t0 = time.perf_counter()
-        url = build(data_dir, args.items)
-        print(f"database with {args.items} work items built in {time.perf_counter() - t0:.1f} s; "
-              f"gunicorn workers {args.workers}, client threads {args.threads}")
-        proc, port = serve(data_dir, url, args.workers)
+        url = build(data_dir, args.items, args.database_url)
+        print(f"database with {args.items} work items built in {time.perf_counter() - t0:.1f} s "
+              f"({url.split(':')[0]}); workers {args.workers or 'default'}, "
+              f"threads {args.threads or 'default'}, code {args.code or ROOT}")
+        proc, port = serve(data_dir, url, args)
         try:
             liaison, supervisor = login(port, "hefei"), login(port, "duchao")
             inbox = ("/inbox/", liaison)
-            hammer(port, *inbox, 20, args.threads)  # warm up every worker
-            for threads in sorted({args.workers, args.threads}):
+            hammer(port, *inbox, 40, 8)  # warm up every worker
+            for clients in sorted({int(c) for c in args.clients.split(",")}):
                 start = time.perf_counter()
-                lat = hammer(port, *inbox, args.requests, threads)
-                report(f"inbox, {threads} concurrent", lat, time.perf_counter() - start)
+                lat = hammer(port, *inbox, args.requests, clients)
+                report(f"inbox, {clients} concurrent", lat, time.perf_counter() - start)
             for name, path in (("board, task 1 overdue", "/board/?task=1&status=overdue"),
                                ("board, one unit", "/board/?unit=hefei"),
                                ("board, everything", "/board/")):

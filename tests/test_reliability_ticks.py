@@ -114,3 +114,21 @@ def test_a_second_tick_on_sqlite_is_refused_in_one_line(tmp_path):
     assert after.returncode == 0, after.stderr
     assert _days(after.stdout) == [START, START + timedelta(1)]
     rt.sessions.kw["bind"].dispose()
+
+
+def test_the_delivery_job_skips_its_run_while_a_tick_holds_the_lock(tmp_path):
+    from notifications.mail import enqueue
+    from notifications.scheduler import deliver_job
+    from tests.engine_fixtures import make_runtime
+
+    rt = make_runtime(tmp_path)
+    with rt.sessions() as s, s.begin():
+        enqueue(s, rt.clock, dedupe_key="k", kind="urge", to=["x@example.cn"], subject="催办",
+                text="正文")
+    with tick_lock(rt):  # an admin-page advance in another thread or process
+        deliver_job(rt)
+        with rt.sessions() as s:
+            assert s.scalar(select(OutboxMessage.status)) is OutboxStatus.PENDING
+    deliver_job(rt)
+    with rt.sessions() as s:
+        assert s.scalar(select(OutboxMessage.status)) is OutboxStatus.SENT

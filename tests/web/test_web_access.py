@@ -126,6 +126,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("admin.clock_page", "GET", "/admin/clock", adm),
         Case("admin.outbox", "GET", "/admin/outbox", adm),
         Case("admin.retry", "POST", f"/admin/outbox/{ids['msg']}/retry", adm),
+        Case("admin.retry_all", "POST", "/admin/outbox/retry-all", adm),
         Case("api.inbox", "GET", "/api/v1/inbox", frozenset({LIAISON, OTHER, SUPERVISOR})),
         Case("api.item", "GET", f"/api/v1/items/{i}", every, frozenset({OTHER})),
         Case("api.submit", "POST", f"/api/v1/items/{ids['other_item']}/submit",

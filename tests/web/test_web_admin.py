@@ -171,3 +171,38 @@ def test_archive_pdf_download(app: Flask, rt: Runtime) -> None:
     do_login(supervisor, "duchao")
     assert "文件2" in supervisor.get("/archive/?kind=notice").get_data(as_text=True)
     assert "文件3" not in supervisor.get("/archive/?kind=notice").get_data(as_text=True)
+
+
+def test_outbox_alerts_the_admin_and_retries_all_failed(app: Flask, rt: Runtime) -> None:
+    from datetime import timedelta
+
+    from engine.models import AuditEvent
+    from notifications.mail import enqueue
+    from notifications.models import OutboxMessage, OutboxStatus
+
+    with rt.sessions() as s, s.begin():
+        for i in range(3):
+            msg = enqueue(s, rt.clock, dedupe_key=f"f{i}", kind="urge", to=["x@example.gov.cn"],
+                          subject=f"催办{i}", text="正文")
+            assert msg is not None
+            msg.status, msg.last_error = OutboxStatus.FAILED, "SMTP 服务器不可用"
+        late = enqueue(s, rt.clock, dedupe_key="late", kind="urge", to=["x@example.gov.cn"],
+                       subject="迟发", text="正文")
+        assert late is not None
+        late.created_at = rt.clock.now() - timedelta(hours=2)  # still pending two hours on
+    client = app.test_client()
+    do_login(client, "admin")
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert "3</strong> 封邮件发送失败" in page and "1</strong> 封邮件超过 1 小时仍未发出" in page
+    assert 'aria-label="4项">4</span>' in page  # the navigation badge: failed + late
+    done = client.post("/admin/outbox/retry-all", data={"csrf_token": tok(client)},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "已将 3 封发送失败的邮件重新排队" in done
+    with rt.sessions() as s:
+        statuses = {m.dedupe_key: m.status for m in s.scalars(select(OutboxMessage))}
+        assert set(statuses.values()) == {OutboxStatus.PENDING}
+        assert s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "retry_mail")).all() == ["retry_mail"]
+    again = client.post("/admin/outbox/retry-all", data={"csrf_token": tok(client)},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "没有发送失败的邮件" in again
