@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+DUBAN = [PYTHON, "-c", "from cli.main import main; main()"]  # the console script, this checkout
 
 
 def duban_env(data_dir: Path, **settings: str | None) -> dict[str, str]:
@@ -37,13 +38,13 @@ def duban_env(data_dir: Path, **settings: str | None) -> dict[str, str]:
 def duban(env: dict[str, str], *args: str,
           timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Run ``duban ARGS`` to its end."""
-    return subprocess.run([PYTHON, "-m", "cli", *args], env=env, cwd=ROOT, text=True,
+    return subprocess.run([*DUBAN, *args], env=env, cwd=ROOT, text=True,
                           capture_output=True, timeout=timeout, check=False)
 
 
 def start_duban(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     """Start ``duban ARGS`` (stdout and stderr piped)."""
-    return subprocess.Popen([PYTHON, "-m", "cli", *args], env=env, cwd=ROOT, text=True,
+    return subprocess.Popen([*DUBAN, *args], env=env, cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pg
 import pytest
-from reliability_tools import PYTHON, ROOT, alive, children, duban, duban_env, lines
+from reliability_tools import DUBAN, ROOT, alive, children, duban, duban_env, lines
 
 from notifications.tick import STEPS
 
@@ -74,8 +74,8 @@ def _wait_until_serving(proc: subprocess.Popen[str], port: int) -> None:
 def test_serve_runs_the_workers_and_one_scheduler_and_sigterm_stops_both(deployment):
     env = duban_env(deployment, clock=START, web_workers="3", web_threads="2")
     port = pg.free_port()
-    proc = subprocess.Popen([PYTHON, "-m", "cli", "serve", "--port", str(port)], env=env,
-                            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*DUBAN, "serve", "--port", str(port)], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_until_serving(proc, port)
         kids = children(proc.pid)
