@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.blobs import insert_ignoring, store_blob
 from engine.clock import CHINA_TZ, Clock
 from engine.errors import ValidationError
-from engine.models import Blob
 from notifications.models import OutboxMessage, OutboxStatus
 from notifications.transport import KEY_HEADER, PermanentMailError, Transport
 

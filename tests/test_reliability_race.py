@@ -33,7 +33,7 @@ def pg_rt(pg_url: str, tmp_path: Path) -> Iterator[Runtime]:
     with fresh_pg_database(pg_url) as url:
         rt = make_runtime(tmp_path, url=url,
                           clock=ManualClock(datetime(2020, 6, 1, 9, 0, tzinfo=CHINA_TZ)))
-        open_cycles(rt.sessions, rt.clock, rt.processes())
+        open_cycles(rt.sessions, rt.clock)
         with rt.sessions() as s, s.begin():
             accounts.create_user(s, rt.clock, username="duchao", display_name="督查员",
                                  role=Role.SUPERVISOR, password=PASSWORD, unit_id="dcs")
