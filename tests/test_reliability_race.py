@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,25 +15,34 @@ from sqlalchemy import func, select
 from engine import accounts, service
 from engine.clock import CHINA_TZ, ManualClock
 from engine.cycles import open_cycles
-from engine.models import ACTIONABLE, ItemRole, Review, Role, WorkItem
+from engine.models import ACTIONABLE, Cycle, ItemRole, PolicyTask, Review, Role, WorkItem
 from engine.runtime import Runtime
 from tests.engine_fixtures import add_user, make_runtime
 from tests.web.webtools import do_login, make_app, tok
 
-pytestmark = pytest.mark.postgres
-
 ROUNDS = 50
+EXTRA_CYCLES = 4
 PASSWORD = "correct-horse-9"
 WON = {"approve": "已审核通过", "return": "已退回，等待单位重新报送"}
 
 
 @pytest.fixture
 def pg_rt(pg_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    """The seed policy on a fresh PostgreSQL database, every cycle up to 2020 open."""
+    """The seed policy on a fresh PostgreSQL database with enough obligations for every round
+    to end in an approval: task 1 gets extra cycles (16 cities each)."""
     with fresh_pg_database(pg_url) as url:
         rt = make_runtime(tmp_path, url=url,
-                          clock=ManualClock(datetime(2020, 6, 1, 9, 0, tzinfo=CHINA_TZ)))
+                          clock=ManualClock(datetime(2018, 9, 15, 9, 0, tzinfo=CHINA_TZ)))
+        with rt.sessions() as s, s.begin():
+            task = s.scalars(select(PolicyTask).where(PolicyTask.number == 1)).first()
+            assert task is not None
+            s.add_all(Cycle(task_id=task.id, label=f"竞争{n}", opens_on=date(2018, 6, 1),
+                            due_date=date(2018, 12, 31)) for n in range(EXTRA_CYCLES))
         open_cycles(rt.sessions, rt.clock)
+        with rt.sessions() as s:
+            open_leads = s.scalar(select(func.count()).select_from(WorkItem).where(
+                WorkItem.role == ItemRole.LEAD, WorkItem.status.in_(ACTIONABLE)))
+        assert (open_leads or 0) >= ROUNDS
         with rt.sessions() as s, s.begin():
             accounts.create_user(s, rt.clock, username="duchao", display_name="督查员",
                                  role=Role.SUPERVISOR, password=PASSWORD, unit_id="dcs")
@@ -60,6 +69,7 @@ def _submit_next(rt: Runtime, liaisons: dict) -> int:
         return review.id
 
 
+@pytest.mark.postgres
 def test_approve_and_return_race_has_one_winner_and_no_error_page(pg_rt):
     app = make_app(pg_rt)
     clients = {decision: app.test_client() for decision in WON}
@@ -101,3 +111,23 @@ def _race(clients: dict, review_id: int, tok) -> dict[str, tuple[int, str]]:
     for t in threads:
         t.join()
     return pages
+
+
+def test_lost_races_are_conflicts_and_nothing_else_is():
+    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from engine.errors import ConflictError
+    from engine.service import conflict
+
+    class Driver(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__(sqlstate)
+            self.sqlstate = sqlstate
+
+    for code in ("40P01", "40001", "55P03"):  # deadlock, serialization, lock not available
+        lost = conflict(OperationalError("UPDATE …", {}, Driver(code)))
+        assert isinstance(lost, ConflictError) and "状态已变化" in str(lost)
+    assert "状态已变化" in str(conflict(StaleDataError("stale")))
+    assert conflict(IntegrityError("INSERT …", {}, Driver("23505"))) is None
+    assert conflict(RuntimeError("boom")) is None

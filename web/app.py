@@ -118,6 +118,11 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Any, int]:
+        from engine.service import conflict
+
+        lost = conflict(exc)  # a race lost outside act() (the API): 409, not an error page
+        if lost is not None:
+            return _error(409, str(lost))
         log.exception("unhandled error on %s", request.path)
         return _error(500, "系统内部错误，请稍后再试或联系管理员。")
 
