@@ -225,6 +225,7 @@ def audit_verify() -> None:
 
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
+    from cli.assess import assess
     from cli.policies import activate, archive, export_bpmn, import_policy, list_policies, units
     from cli.policy import policy
     from cli.work import work
@@ -233,6 +234,7 @@ def _register() -> None:
         policy.add_command(command)
     main.add_command(policy)
     main.add_command(units)
+    main.add_command(assess)
     main.add_command(work)
 
 

@@ -184,6 +184,8 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
     day = today(clock)
     office = unit_names(s, day)[policy.supervisor_unit_id]
     facts = collect(s, policy, period)
+    ranking, drawing = _yearly_extras(s, policy_id, period, day, facts) if period.yearly \
+        else ((), None)
 
     def build(number: str, issue: int) -> Draft:
         doc = documents.BulletinDoc(
@@ -192,7 +194,8 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
             policy_title=policy.title, totals=facts.totals, units=facts.units,
             targets=facts.targets, overdue=facts.overdue,
             requirements=REQUIREMENTS + ((OVERDUE_REQUIREMENT,) if facts.overdue else ()),
-            yearly=period.yearly, contact=contact, issued_on=day)
+            yearly=period.yearly, contact=contact, issued_on=day, ranking=ranking,
+            map_svg=drawing)
         return Draft(doc.title, documents.bulletin_pdf(doc), facts.summary(period))
 
     doc = issue_document(s, clock, kind=DocumentKind.BULLETIN, policy_id=policy_id,
@@ -204,6 +207,25 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
         return 0
     _send(s, clock, doc, policy.supervisor_unit_id)
     return 1
+
+
+def _yearly_extras(s: Session, policy_id: str, period: Period, day: date,
+                   facts: Facts) -> tuple[list[tuple[str, str, float, str]], str | None]:
+    """The year's 考核 ranking (as scored on the issue day) and the on-time map of the cities."""
+    from notifications import map_svg
+    from notifications.assessment_store import assess
+
+    result = assess(s, period.end.year, day, policy_id)
+    short = short_names(s, period.end)
+    ranks = [u.rank for u in result.units]
+    ranking = [(f"{'并列' if ranks.count(u.rank) > 1 else ''}{u.rank}",
+                short.get(u.unit_id, u.unit), u.score, u.grade) for u in result.units]
+    rates = {row.label: (None if row.on_time_rate is None else float(row.on_time_rate))
+             for row in facts.units if row.is_city}
+    drawing = map_svg.svg({k: None if v is None else round(v, 1) for k, v in rates.items()},
+                          title=f"{period.label}各市按时办结率", unit="%",
+                          scale_range=(0, 100)) if rates else ""
+    return ranking, drawing or None
 
 
 def _title(period: Period) -> str:

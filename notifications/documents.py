@@ -209,6 +209,8 @@ class BulletinDoc:
     addressee: str = "各市人民政府，省直有关单位"
     issued_on: date | None = None  # default: as_of
     masthead: str | None = None    # default: office + 督查通报
+    ranking: Sequence[tuple[str, str, float, str]] = ()  # yearly: (名次, 单位, 得分, 等次) of 考核
+    map_svg: str | None = None     # yearly: the cities coloured by on-time rate
 
 
 # ---------------------------------------------------------------- rendering
@@ -231,7 +233,9 @@ def render_bulletin_html(doc: BulletinDoc) -> str:
         ranked=ranked, standing=standing_sentence(ranked), chart=Markup(chart),
         rank_annex=numbers.get("rank"), units_annex=numbers.get("units"),
         targets_annex=numbers.get("targets"), overdue_annex=numbers.get("overdue"),
-        overdue_by_unit=_overdue_by_unit(doc.overdue), unit_total=_unit_total(doc.units))
+        overdue_by_unit=_overdue_by_unit(doc.overdue), unit_total=_unit_total(doc.units),
+        map_markup=Markup(doc.map_svg) if doc.map_svg else None,
+        assessment_annex=numbers.get("assessment"))
 
 
 def _bulletin_annexes(doc: BulletinDoc, has_cities: bool) -> list[dict[str, str]]:
@@ -242,6 +246,8 @@ def _bulletin_annexes(doc: BulletinDoc, has_cities: bool) -> list[dict[str, str]
         ("units", "各单位任务办理情况统计表", bool(doc.units)),
         ("targets", "目标任务完成情况表", bool(doc.targets)),
         ("overdue", "逾期未办结任务清单", bool(doc.overdue)),
+        ("assessment", f"{doc.as_of.year}年度考核得分和名次（初步）", bool(doc.ranking)),
+        ("map", "各市按时办结率分布图", bool(doc.map_svg)),
     ]
     return [{"key": key, "title": title} for key, title, present in candidates if present]
 
@@ -274,6 +280,12 @@ def _render(template: str, doc: NoticeDoc | BulletinDoc, **context: Any) -> str:
         raise
     except Exception as exc:  # a template fault must not reach the user as a traceback
         raise DocumentError(f"notifications/templates/{template}：公文排版失败：{exc}") from exc
+
+
+def render_html(template: str, doc: Any, **context: Any) -> str:
+    """Another numbered document on the same base (the 考核结果通报): ``doc`` needs the
+    attributes _base.html reads (office, number, addressee, contact, cc)."""
+    return _render(template, doc, **context)
 
 
 def printing_office(office: str) -> str:

@@ -29,6 +29,7 @@ class OutboxStatus(enum.StrEnum):
 class DocumentKind(enum.StrEnum):
     NOTICE = "notice"      # 督办通知
     BULLETIN = "bulletin"  # 通报
+    ASSESSMENT = "assessment"  # 考核结果通报
 
 
 class OutboxMessage(Base):
@@ -108,3 +109,6 @@ class Notification(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+from notifications import assessment_models  # noqa: E402,F401  (its tables on Base)

@@ -183,7 +183,8 @@ def _summary(rt: Runtime, req: SimulationRequest) -> dict[str, Any]:
 def _write_documents(rt: Runtime, out: Path) -> None:
     with rt.sessions() as s:
         for doc in s.scalars(select(Document).order_by(Document.id)):
-            folder = out / ("notices" if doc.kind.value == "notice" else "bulletins")
+            folder = out / {"notice": "notices", "bulletin": "bulletins"}.get(
+                doc.kind.value, "assessments")
             folder.mkdir(exist_ok=True)
             blob = s.get(Blob, doc.pdf_sha256)
             if blob is not None:

@@ -126,3 +126,6 @@ def test_yearly_bulletin_on_every_city(tmp_path):
     assert "省经信厅" in text and "省经信委" not in text  # tables: short names of 2018-12-31
     for city in ("合肥市", "芜湖市", "亳州市", "池州市"):
         assert f"{city}人民政府" in text
+    # the year's 考核 ranking and the cities' map travel with the yearly bulletin
+    assert "2018年度考核得分和名次（初步）" in text and "各市按时办结率分布图" in text
+    assert "不合格" in text or "合格" in text

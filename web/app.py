@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
 BPMN_DIST = ROOT / "node_modules" / "bpmn-js" / "dist"
+ECHARTS_DIST = ROOT / "node_modules" / "echarts" / "dist"
 # Only these files of bpmn-js's distribution are served.
 BPMN_FILES = frozenset({
     "bpmn-navigated-viewer.production.min.js", "assets/diagram-js.css", "assets/bpmn-js.css",
@@ -65,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None, runtime: Runtime | None = N
     app.add_template_filter(filesize, "filesize")
     _register_errors(app)
     app.add_url_rule("/vendor/bpmn-js/<path:name>", "vendor_bpmn", vendor_bpmn)
+    app.add_url_rule("/vendor/echarts.min.js", "vendor_echarts", vendor_echarts)
     return app
 
 
@@ -73,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from web.api import bp as api_bp
     from web.views.admin import bp as admin_bp
     from web.views.archive import bp as archive_bp
+    from web.views.assessment import bp as assessment_bp
     from web.views.board import bp as board_bp
     from web.views.inbox import bp as inbox_bp
     from web.views.items import bp as items_bp
@@ -82,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from web.views.search import bp as search_bp
 
     for blueprint in (inbox_bp, items_bp, review_bp, board_bp, process_bp, admin_bp, archive_bp,
-                      policies_bp, search_bp):
+                      policies_bp, search_bp, assessment_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
@@ -94,6 +97,11 @@ def vendor_bpmn(name: str) -> Response:
         abort(404)
     response = send_from_directory(BPMN_DIST, name, max_age=86400)
     return response
+
+
+def vendor_echarts() -> Response:
+    """ECharts (Apache-2.0) from node_modules, for the cockpit."""
+    return send_from_directory(ECHARTS_DIST, "echarts.min.js", max_age=86400)
 
 
 def _wants_json() -> bool:

@@ -13,8 +13,8 @@ from flask import Flask, Response, current_app, request
 from engine.accounts import SESSION_LIFETIME
 from engine.config import Config
 
-# bpmn-js sets style attributes on the diagram's elements, hence 'unsafe-inline' for styles
-# on the process page only; scripts never run inline anywhere.
+# bpmn-js and ECharts set style attributes on their elements, hence 'unsafe-inline' for styles
+# on the process page and the cockpit only; scripts never run inline anywhere.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
@@ -91,7 +91,7 @@ def _secret(data_dir: Path) -> str:
 
 def add_headers(response: Response) -> Response:
     """The security headers of every response."""
-    diagram = request.endpoint == "process.show"
+    diagram = request.endpoint in ("process.show", "assessment.cockpit")
     response.headers.setdefault("Content-Security-Policy", CSP_DIAGRAM if diagram else CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"

@@ -1,0 +1,190 @@
+"""考核 (notifications/assessment*.py): a small scripted year scored by hand, item by item;
+the same record gives the same result; the XLSX read back; a published year never changes."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from engine import service
+from engine.clock import CHINA_TZ
+from engine.cycles import open_cycles
+from engine.errors import StateError
+from engine.models import ItemRole, Role, WorkItem
+from notifications import assessment_store
+from notifications.assessment_doc import publish
+from notifications.notices import escalate
+from notifications.reminders import mark_overdue
+from tests.engine_fixtures import add_user, make_runtime
+
+YEAR = 2018
+
+
+def at(rt, month: int, day: int) -> None:
+    rt.clock.set(datetime(2018, month, day, 10, 0, tzinfo=CHINA_TZ))
+
+
+def item(rt, task: int, unit: str, role: ItemRole = ItemRole.LEAD) -> WorkItem:
+    with rt.sessions() as s:
+        rows = s.scalars(select(WorkItem).where(WorkItem.unit_id == unit, WorkItem.role == role)
+                         .order_by(WorkItem.id)).all()
+        return next(w for w in rows if s.get(type(w), w.id).instance.task.number == task)
+
+
+def review_of(rt, lead: WorkItem) -> int:
+    with rt.sessions() as s:
+        return s.scalars(select(WorkItem.id).where(WorkItem.instance_id == lead.instance_id,
+                                                   WorkItem.role == ItemRole.SUPERVISOR)
+                         .order_by(WorkItem.id.desc())).first()
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory):
+    """The record of 2018: who did what, when (the story the expected scores below follow)."""
+    rt = make_runtime(tmp_path_factory.mktemp("assess"))
+    open_cycles(rt.sessions, rt.clock)
+    actors = {u: add_user(rt, u, Role.LIAISON, u) for u in ("hefei", "wuhu", "jxw")}
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
+
+    def do(action):
+        with rt.sessions() as s, s.begin():
+            return action(s)
+
+    at(rt, 6, 10)  # 省经信委 hands in its part of task 1 for every city: no 催办 for it
+    with rt.sessions() as s:
+        parts = s.scalars(select(WorkItem.id).where(WorkItem.unit_id == "jxw",
+                                                    WorkItem.role == ItemRole.SUPPORTING)).all()
+    for part in parts:
+        do(lambda s, p=part: service.submit(s, rt.clock, actors["jxw"], p, text="配合意见"))
+    at(rt, 8, 20)  # 芜湖 reports task 1 in time
+    wuhu = item(rt, 1, "wuhu")
+    do(lambda s: service.submit(s, rt.clock, actors["wuhu"], wuhu.id, text="已出台"))
+    at(rt, 8, 25)
+    do(lambda s: service.review(s, rt.clock, sup, review_of(rt, wuhu), approve=True))
+    at(rt, 8, 31)
+    mark_overdue(rt.sessions, rt.clock)   # 催办 to the 15 cities still open
+    at(rt, 9, 7)
+    escalate(rt.sessions, rt.clock)       # 督办通知 to each of them
+    at(rt, 9, 18)  # 合肥 reports late, approved on the 20th
+    hefei = item(rt, 1, "hefei")
+    do(lambda s: service.submit(s, rt.clock, actors["hefei"], hefei.id, text="已出台"))
+    at(rt, 9, 20)
+    do(lambda s: service.review(s, rt.clock, sup, review_of(rt, hefei), approve=True))
+    at(rt, 11, 1)  # 省经信委: task 2 early with 1200 入库 (target 1000), task 3 returned once
+    t2, t3 = item(rt, 2, "jxw"), item(rt, 3, "jxw")
+    do(lambda s: service.submit(s, rt.clock, actors["jxw"], t2.id, text="入库",
+                                numbers={"pooled": 1200, "certified": 400}))
+    do(lambda s: service.submit(s, rt.clock, actors["jxw"], t3.id, text="基地"))
+    at(rt, 11, 5)
+    do(lambda s: service.review(s, rt.clock, sup, review_of(rt, t2), approve=True))
+    do(lambda s: service.review(s, rt.clock, sup, review_of(rt, t3), approve=False,
+                                reason="缺认定文件"))
+    at(rt, 12, 18)
+    do(lambda s: service.submit(s, rt.clock, actors["jxw"], t3.id, text="补充认定文件"))
+    at(rt, 12, 20)
+    do(lambda s: service.review(s, rt.clock, sup, review_of(rt, t3), approve=True))
+    rt.clock.set(datetime(2019, 1, 15, 10, 0, tzinfo=CHINA_TZ))
+    do(lambda s: assessment_store.add_item(s, rt.clock, sup, year=YEAR, policy_id=None,
+                                           unit_id="wuhu", points=5, reason="领导评价：成效突出"))
+    return rt
+
+
+def _result(rt):
+    with rt.sessions() as s:
+        return assessment_store.assess(s, YEAR, date(2019, 1, 15), None)
+
+
+def _items(result, unit):
+    found = next(u for u in result.units if u.unit_id == unit)
+    return found, sorted((i["rule"], i["points"]) for i in found.items)
+
+
+def test_each_unit_scored_by_hand(year):
+    result = _result(year)
+    wuhu, items = _items(result, "wuhu")
+    assert items == [("manual", 5), ("on_time", 1)] and wuhu.score == 106
+    hefei, items = _items(result, "hefei")
+    assert items == [("late", -2), ("notice", -3), ("urge", -1)] and hefei.score == 94
+    bengbu, items = _items(result, "bengbu")  # silent all year
+    assert items == [("no_action", -10), ("notice", -3), ("urge", -1)] and bengbu.score == 86
+    jxw, items = _items(result, "jxw")
+
+    # task 2: on time, 56 days early, 入库 exceeded; task 3: returned once, then on time;
+    # tasks 6 and 7 (due 2018-12-31): nothing reported by the year's end
+    assert items == [("early", 0.5), ("no_action", -10), ("no_action", -10), ("on_time", 1),
+                     ("on_time", 1), ("returned", -2), ("target_exceeded", 1)]
+    assert jxw.score == 81.5
+    ahtz, items = _items(result, "ahtz")
+    assert items == [("no_action", -10)] and ahtz.score == 90
+    assert "安徽省人民政府督查室" in result.not_assessed and "安徽省财政厅" in result.not_assessed
+    for unit in result.units:  # the contract: score == base + sum(points)
+        assert unit.score == result.rules.base + sum(i["points"] for i in unit.items)
+
+
+def test_ranks_share_places_and_grades_follow_the_bands(year):
+    result = _result(year)
+    assert result.units[0].unit_id == "wuhu" and result.units[0].rank == 1
+    assert result.units[0].grade == "优秀"
+    at_86 = [u for u in result.units if u.score == 86]
+    assert len(at_86) == 14 and len({u.rank for u in at_86}) == 1  # 并列
+    assert all(u.grade == "良好" for u in at_86)
+    jxw = next(u for u in result.units if u.unit_id == "jxw")
+    assert (jxw.score, jxw.grade) == (81.5, "合格")
+
+
+def test_every_item_points_at_its_fact(year):
+    result = _result(year)
+    hefei = next(u for u in result.units if u.unit_id == "hefei")
+    notice = next(i for i in hefei.items if i["rule"] == "notice")
+    assert notice["ref"]["type"] == "document" and "皖政督〔2018〕" in notice["reason"]
+    late = next(i for i in hefei.items if i["rule"] == "late")
+    assert late["ref"]["type"] == "instance" and "逾期21天" in late["reason"]
+    assert late["date"] == "2018-09-20"
+
+
+def test_the_same_record_gives_byte_identical_output(year):
+    first = json.dumps(_result(year).to_json(), ensure_ascii=False, sort_keys=True)
+    again = json.dumps(_result(year).to_json(), ensure_ascii=False, sort_keys=True)
+    assert first == again
+
+
+def test_xlsx_reads_back(year):
+    from openpyxl import load_workbook
+
+    from notifications.assessment_xlsx import workbook
+
+    book = load_workbook(io.BytesIO(workbook(_result(year), "测试")))
+    ranking = book["排名"]
+    assert ranking["A3"].value == "名次" and ranking["B4"].value == "芜湖市人民政府"
+    assert ranking["C4"].value == 106
+    details = [row for row in book["明细"].iter_rows(min_row=2, values_only=True)]
+    assert ("合肥市人民政府", "逾期办结", -2) in [r[:3] for r in details]
+
+
+def test_publishing_freezes_the_year_and_issues_a_numbered_document(year):
+    from pypdf import PdfReader
+
+    from engine.models import Blob
+
+    sup = add_user(year, "duchao", Role.SUPERVISOR, "dcs")
+    before = _result(year).to_json()
+    with year.sessions() as s, s.begin():
+        doc = publish(s, year.clock, sup, YEAR, None)
+        pdf = s.get(Blob, doc.pdf_sha256).data
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "关于2018年度任务落实情况考核结果的通报" in text.replace("\n", "")
+    assert "芜湖市" in text and "106" in text and doc.number.startswith("皖政督〔2019〕")
+    with year.sessions() as s, s.begin(), pytest.raises(StateError):
+        assessment_store.add_item(s, year.clock, sup, year=YEAR, policy_id=None,
+                                  unit_id="hefei", points=3, reason="迟到的评价")
+    with year.sessions() as s, s.begin():  # the record changes after publishing ...
+        w = s.get(WorkItem, item(year, 7, "jxw").id)
+        w.instance.closed_on_time = True
+    after = _result(year)
+    assert after.published and after.to_json()["units"] == before["units"]  # ... the year not
+    with year.sessions() as s, s.begin(), pytest.raises(StateError):
+        publish(s, year.clock, sup, YEAR, None)

@@ -1,0 +1,98 @@
+"""The 考核 pages and the cockpit: ranking, a unit's items, adjusting, publishing, the map."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from flask import Flask
+from webtools import PASSWORD, do_login, tok
+
+from engine.clock import CHINA_TZ
+from engine.runtime import Runtime
+
+
+def _next_year(rt: Runtime) -> None:
+    rt.clock.set(datetime(2019, 1, 10, 9, 0, tzinfo=CHINA_TZ))  # type: ignore[attr-defined]
+
+
+def test_ranking_unit_items_adjust_and_publish(app: Flask, rt: Runtime) -> None:
+    _next_year(rt)
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    page = sup.get("/assessment/?year=2018").get_data(as_text=True)
+    assert "2018年度考核" in page and "合肥市人民政府" in page and "不参加考核" in page
+    detail = sup.get("/assessment/units/hefei?year=2018").get_data(as_text=True)
+    assert "无正当理由逾期未办理" in detail and "得分 = 起评分" in detail
+    sup.post("/assessment/adjust", data={"csrf_token": tok(sup), "year": "2018",
+                                         "unit_id": "hefei", "points": "3",
+                                         "reason": "领导评价：整改到位"})
+    assert "领导评价：整改到位" in sup.get("/assessment/units/hefei?year=2018").get_data(
+        as_text=True)
+    refused = sup.post("/assessment/adjust", data={
+        "csrf_token": tok(sup), "year": "2018", "unit_id": "hefei", "points": "50",
+        "reason": "过多"}, follow_redirects=True).get_data(as_text=True)
+    assert "±20" in refused
+    done = sup.post("/assessment/publish", data={"csrf_token": tok(sup), "year": "2018"},
+                    follow_redirects=True).get_data(as_text=True)
+    assert "已发布" in done and "皖政督〔2019〕" in done
+    archive = sup.get("/archive/?kind=assessment").get_data(as_text=True)
+    assert "考核结果的通报" in archive
+    again = sup.post("/assessment/adjust", data={
+        "csrf_token": tok(sup), "year": "2018", "unit_id": "hefei", "points": "1",
+        "reason": "发布后"}, follow_redirects=True).get_data(as_text=True)
+    assert "已发布，不能再修改" in again
+    xlsx = sup.get("/assessment/export.xlsx?year=2018")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def test_rules_are_edited_before_a_year_is_published(app: Flask, rt: Runtime) -> None:
+    _next_year(rt)
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    before = sup.get("/assessment/units/bengbu?year=2018&policy=anhui-2018-zjtx").get_data(
+        as_text=True)
+    assert "-10" in before
+    sup.post("/assessment/rules", data={"csrf_token": tok(sup), "policy": "anhui-2018-zjtx",
+                                        "base": "100", "grading": "bands",
+                                        "points_no_action": "-5", "cap_no_action": "30"})
+    after = sup.get("/assessment/units/bengbu?year=2018&policy=anhui-2018-zjtx").get_data(
+        as_text=True)
+    assert "-5" in after and "-10" not in after.split("加减分明细")[1].split("历年得分")[0]
+
+
+def test_liaisons_do_not_see_the_ranking(app: Flask) -> None:
+    city = app.test_client()
+    do_login(city, "hefei")
+    assert city.get("/assessment/").status_code == 403
+    assert city.get("/assessment/cockpit").status_code == 403
+
+
+def test_cockpit_tables_and_map_data(app: Flask) -> None:
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    page = sup.get("/assessment/cockpit").get_data(as_text=True)
+    assert "各市按时办结率" in page and "逐月逾期事项" in page and "进度最落后的单位" in page
+    geo = sup.get("/assessment/map.json").get_json()
+    names = {f["properties"]["name"] for f in geo["features"]}
+    assert len(names) == 16 and "亳州市" in names
+
+
+@pytest.mark.browser
+def test_cockpit_in_chromium(live_server: str, chromium) -> None:
+    from pathlib import Path
+
+    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "duchao")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/assessment/cockpit")
+    page.wait_for_selector("body[data-map-ready='1']")
+    page.wait_for_selector("#map-rate svg path")
+    assert page.locator("#map-rate svg path").count() >= 16
+    assert page.locator("#chart-months svg rect").count() >= 1
+    out = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / "cockpit.png"), full_page=True)
+    page.close()
