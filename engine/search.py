@@ -68,7 +68,8 @@ class Results:
         return sum(len(v) for v in self.hits.values())
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its % and _ taken literally (escape \\)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -88,7 +89,7 @@ def search(s: Session, actor: Actor, query: str, day: date,
     out = Results(query)
     if len(query) < MIN_CHARS:
         return out
-    pattern = _like(query)
+    pattern = like_pattern(query)
     out.hits["task"] = _tasks(s, pattern, query, f)
     if actor.role is not Role.LIAISON:
         out.hits["unit"] = _units(s, pattern, day)

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 
 from engine import access
 from engine.models import Policy
-from engine.search import LIMIT, Filters, Hit, search, snippet
+from engine.search import LIMIT, Filters, Hit, like_pattern, search, snippet
 from engine.units import unit_names
 from notifications.models import Document
 from web.params import iso_date
@@ -22,8 +22,9 @@ def _documents(query: str, f: Filters) -> list[Hit]:
     """Notices and bulletins by number or title, as the archive would show them."""
     if not query:
         return []
-    pattern = f"%{query.replace('%', '').replace('_', '')}%"
-    q = (select(Document).where(or_(Document.title.like(pattern), Document.number.like(pattern)))
+    pattern = like_pattern(query)
+    q = (select(Document).where(or_(Document.title.like(pattern, escape="\\"),
+                                    Document.number.like(pattern, escape="\\")))
          .order_by(Document.issued_on.desc()).limit(LIMIT))
     unit = access.readable_addressee(actor())
     if unit is not None:
