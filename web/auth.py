@@ -44,7 +44,8 @@ login_manager.session_protection = None  # the server-side session row is the pr
 
 F = TypeVar("F", bound=Callable[..., Any])
 # pages a user who must change the password may still open
-OPEN_WHEN_FORCED = frozenset({"auth.password", "auth.logout", "static", "vendor_bpmn"})
+OPEN_WHEN_FORCED = frozenset({"auth.password", "auth.logout", "static", "vendor_bpmn",
+                              "vendor_echarts"})
 
 
 @dataclass

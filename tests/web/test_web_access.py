@@ -19,7 +19,8 @@ from engine.runtime import Runtime
 PDF = b"%PDF-1.4\n%%EOF\n"
 LIAISON, OTHER, SUPERVISOR, ADMIN = "hefei", "wuhu", "duchao", "admin"
 EVERYONE = {LIAISON, OTHER, SUPERVISOR, ADMIN}
-NO_AUTH = {"auth.login", "auth.logout", "auth.root", "static", "vendor_bpmn", "api.openapi"}
+NO_AUTH = {"auth.login", "auth.logout", "auth.root", "static", "vendor_bpmn", "vendor_echarts",
+           "api.openapi"}
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,14 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("policies.correct", "POST", f"/policies/import/{ids['draft']}/correct", both),
         Case("policies.confirm", "POST", f"/policies/import/{ids['draft']}/confirm", both),
         Case("archive.pdf", "GET", f"/archive/{ids['doc']}.pdf", every, frozenset({OTHER})),
+        Case("assessment.index", "GET", "/assessment/?year=2018", both),
+        Case("assessment.unit", "GET", "/assessment/units/hefei?year=2018", both),
+        Case("assessment.adjust", "POST", "/assessment/adjust", sup),
+        Case("assessment.publish", "POST", "/assessment/publish", sup),
+        Case("assessment.export", "GET", "/assessment/export.xlsx?year=2018", both),
+        Case("assessment.rules", "GET", "/assessment/rules", sup),
+        Case("assessment.cockpit", "GET", "/assessment/cockpit", both),
+        Case("assessment.map_json", "GET", "/assessment/map.json", both),
         Case("admin.users", "GET", "/admin/users", adm),
         Case("admin.units", "GET", "/admin/units", adm),
         Case("admin.rename_unit", "POST", "/admin/units/hefei/names", adm),
