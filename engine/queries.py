@@ -129,13 +129,19 @@ def _days_late(due: date | None, closed_on: date | None, status: ItemStatus,
     return max(0, (until - due).days)
 
 
+def board_columns() -> tuple[Any, ...]:
+    """The columns one board row is made of (``board_row`` reads them in this order)."""
+    return (Instance.id, PolicyTask.policy_id, PolicyTask.number, PolicyTask.title,
+            Instance.lead_unit_id, Cycle.label, Instance.due_date, WorkItem.status,
+            WorkItem.id, Instance.closed_at, WorkItem.submitted_at)
+
+
 def board(s: Session, today: date, *, task: int | None = None, unit: str | None = None,
           cycle: str | None = None, status: str | None = None,
           policy: str | None = None) -> list[BoardRow]:
-    """Obligations with their lead item's status and light, overdue first (columns only)."""
-    q = (select(Instance.id, PolicyTask.policy_id, PolicyTask.number, PolicyTask.title,
-                Instance.lead_unit_id, Cycle.label, Instance.due_date, WorkItem.status,
-                WorkItem.id, Instance.closed_at, WorkItem.submitted_at)
+    """Every obligation of the filter with its lead item's status and light, overdue first
+    (exports and a unit's or task's page; the board page itself is ``engine.board``)."""
+    q = (select(*board_columns())
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .outerjoin(WorkItem, and_(WorkItem.instance_id == Instance.id,
@@ -151,16 +157,16 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
     names = unit_names(s, today)
     rows = []
     for r in s.execute(q):
-        row = _board_row(r, names, today)
+        row = board_row(r, names, today)
         if status and not board_matches(row, status):
             continue
         rows.append(row)
     rows.sort(key=lambda r: (_ORDER[r.light], -r.days_overdue, r.due_date or date.max,
-                             r.task_number, r.unit_id))
+                             r.task_number, r.unit_id, r.instance_id))
     return rows
 
 
-def _board_row(r: Any, names: dict[str, str], today: date) -> BoardRow:
+def board_row(r: Any, names: dict[str, str], today: date) -> BoardRow:
     """One board row from the query's columns (no further query)."""
     (inst_id, policy_id, number, title, unit_id, label, due, item_status, item_id, closed_at,
      sent_at) = r

@@ -11,9 +11,9 @@ from werkzeug.wrappers import Response
 
 from engine import access, accounts, queries, service
 from engine.access import Action
+from engine.board import BoardFilter, board_page
 from engine.lights import days_left, light
 from engine.models import Role, WorkItem
-from engine.queries import board as board_rows
 from engine.service import Actor
 from web.api_doc import openapi_document
 from web.api_input import body
@@ -22,6 +22,7 @@ from web.views.common import clock, db, today_date
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = frozenset({"api.openapi"})
+API_PER_PAGE = 500  # rows per page unless per_page says otherwise (at most 1000)
 
 
 @bp.before_request
@@ -127,17 +128,20 @@ def _may(s: Session, item_id: int, action: Action) -> None:
 
 @bp.get("/board")
 def board() -> Response:
-    """The board rows, filtered like the page (supervisors and admins)."""
+    """A page of the board rows, filtered like the page (supervisors and admins)."""
     if _actor().role is Role.LIAISON:
         abort(403)
-    rows = board_rows(db(), today_date(), policy=request.args.get("policy") or None,
-                      task=small_int(request.args.get("task")),
-                         unit=request.args.get("unit") or None,
-                         cycle=request.args.get("cycle") or None,
-                         status=request.args.get("status") or None)
-    return jsonify({"rows": [{
+    f = BoardFilter(policy=request.args.get("policy") or None,
+                    task=small_int(request.args.get("task")),
+                    unit=request.args.get("unit") or None,
+                    cycle=request.args.get("cycle") or None,
+                    status=request.args.get("status") or None)
+    page = board_page(db(), today_date(), f, page=small_int(request.args.get("page")) or 1,
+                      per_page=small_int(request.args.get("per_page")) or API_PER_PAGE)
+    return jsonify({"total": page.total, "page": page.page, "pages": page.pages,
+                    "per_page": page.per_page, "lights": dict(page.lights), "rows": [{
         "instance_id": r.instance_id, "policy": r.policy_id, "task_number": r.task_number,
         "task_title": r.task_title,
         "unit_id": r.unit_id, "unit_name": r.unit_name, "cycle": r.cycle_label,
         "due_date": _iso(r.due_date), "status": r.status.value, "light": r.light.value,
-        "days_overdue": r.days_overdue, "item_id": r.item_id} for r in rows]})
+        "days_overdue": r.days_overdue, "item_id": r.item_id} for r in page.rows]})

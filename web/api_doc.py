@@ -23,7 +23,9 @@ BOARD_FILTERS = [{"name": n, "in": "query", "required": False, "schema": {"type"
     ("policy", "string", "政策编号"),
     ("task", "integer", "任务编号（与 policy 一起使用）"), ("unit", "string", "牵头单位 id"),
     ("cycle", "string", "周期名称，如 2018年度"),
-    ("status", "string", "open / returned / submitted / closed / overdue / yellow"))]
+    ("status", "string", "open / returned / submitted / closed / overdue / yellow"),
+    ("page", "integer", "页码，从 1 开始；超过末页时返回末页"),
+    ("per_page", "integer", "每页行数，默认 500，最多 1000"))]
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error", "status"],
@@ -103,6 +105,11 @@ def openapi_document() -> dict[str, Any]:
             "/board": {"get": {"summary": "督办总览（督查人员、管理员）",
                                "parameters": BOARD_FILTERS,
                                "responses": {"200": _json({"type": "object", "properties": {
+                                   "total": {"type": "integer"}, "page": {"type": "integer"},
+                                   "pages": {"type": "integer"},
+                                   "per_page": {"type": "integer"},
+                                   "lights": {"type": "object", "additionalProperties": {
+                                       "type": "integer"}},
                                    "rows": {"type": "array", "items": _ref("BoardRow")}}},
                                    "总览行"), **ERRORS}}},
             "/openapi.json": {"get": {"summary": "本文档", "security": [],

@@ -66,6 +66,12 @@ def test_closed_loop_over_the_api(api: FlaskClient, rt: Runtime) -> None:
     assert ok.status_code == 200 and ok.get_json()["status"] == "closed"
     rows = api.get("/api/v1/board?unit=hefei&task=1", headers=supervisor).get_json()["rows"]
     assert [r["status"] for r in rows] == ["closed"] and rows[0]["light"] == "grey"
+    whole = api.get("/api/v1/board", headers=supervisor).get_json()
+    pages = [api.get(f"/api/v1/board?per_page=4&page={n}", headers=supervisor).get_json()
+             for n in range(1, -(-whole["total"] // 4) + 1)]
+    assert whole["total"] == len(whole["rows"]) == sum(whole["lights"].values()) > 8
+    assert [r for p in pages for r in p["rows"]] == whole["rows"]
+    assert pages[0]["pages"] == -(-whole["total"] // 4) and pages[0]["per_page"] == 4
 
 
 def test_other_units_item_is_404(api: FlaskClient, rt: Runtime) -> None:

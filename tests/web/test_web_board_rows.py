@@ -8,6 +8,7 @@ import io
 import re
 from datetime import date, datetime
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -117,3 +118,25 @@ def test_history_on_a_standing_clock_keeps_the_true_order(app: Flask, rt: Runtim
         assert [a for a in actions if a in want] == want
         assert [int(n) for n, _, _ in entries] == list(range(1, len(entries) + 1))
         assert all(t.endswith("09:00:00") for _, t, _ in entries[-4:])  # one and the same second
+
+
+def test_the_board_pages_through_every_obligation_once(app: Flask, rt: Runtime,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counts cover the whole filtered board; each page shows its slice, with links on."""
+    from web.views import board
+
+    monkeypatch.setattr(board, "PER_PAGE", 5)
+    _, supervisor = _clients(app)
+    first = supervisor.get("/board/").get_data(as_text=True)
+    total = int(re.search(r"共 (\d+) 条，第 1/(\d+) 页", first).group(1))  # type: ignore[union-attr]
+    pages = -(-total // 5)
+    assert total > 10 and f"第 1/{pages} 页" in first and 'rel="next"' in first
+    seen: list[str] = []
+    for n in range(1, pages + 1):
+        html = supervisor.get(f"/board/?page={n}").get_data(as_text=True)
+        seen += re.findall(r'href="/process/(\d+)"', html)
+    assert len(seen) == total and len(set(seen)) == total
+    last = supervisor.get(f"/board/?page={pages + 3}").get_data(as_text=True)
+    assert f"第 {pages}/{pages} 页" in last and 'rel="next"' not in last
+    stats = re.findall(r'<div class="stat[^"]*"><b>(\d+)</b>', first)
+    assert sum(int(n) for n in stats) == total

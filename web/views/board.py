@@ -9,6 +9,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from engine.board import BoardFilter, board_page
 from engine.models import Cycle, Policy, PolicyTask, Role, Unit
 from engine.queries import BoardRow, unit_names
 from engine.queries import board as board_rows
@@ -19,7 +20,7 @@ from web.views.common import db, today_date
 from web.views.export import board_csv, board_xlsx
 
 bp = Blueprint("board", __name__, url_prefix="/board")
-SHOWN = 500
+PER_PAGE = 100
 STATUS_CHOICES = (("", "全部状态"), ("overdue", "逾期"), ("yellow", "临期"), ("open", "待办理"),
                   ("returned", "已退回"), ("submitted", "待审核"), ("closed", "已办结"))
 
@@ -43,6 +44,11 @@ class Filters:
         return cls(policy=policy, task=small_int(request.args.get("task")) if policy else None,
                    unit=request.args.get("unit") or None, cycle=request.args.get("cycle") or None,
                    status=status if status in dict(STATUS_CHOICES) else None)
+
+    def board_filter(self) -> BoardFilter:
+        """The same filters for the engine's board page."""
+        return BoardFilter(policy=self.policy, task=self.task, unit=self.unit, cycle=self.cycle,
+                           status=self.status)
 
     def args(self) -> dict[str, str]:
         """The filters as query arguments (for export links)."""
@@ -68,19 +74,18 @@ def _rows(f: Filters) -> list[BoardRow]:
 @bp.route("/")
 @role_required(Role.SUPERVISOR, Role.ADMIN)
 def index() -> str:
-    """Every obligation with its light, overdue first, filtered."""
+    """Every obligation with its light, overdue first, filtered, a page at a time."""
     s, known = db(), _policies()
     f = Filters.from_args(_default_policy(known))
-    rows = _rows(f)
-    lights = Counter(r.light.value for r in rows)
+    page = board_page(s, today_date(), f.board_filter(),
+                      page=small_int(request.args.get("page")) or 1, per_page=PER_PAGE)
     tasks = list(s.scalars(select(PolicyTask).where(PolicyTask.policy_id == f.policy)
                            .order_by(PolicyTask.number))) if f.policy else []
     cycles = sorted(s.scalars(select(Cycle.label).distinct().where(Cycle.opened_at.is_not(None))))
-    return render_template("board/index.html", rows=rows[:SHOWN], total=len(rows), f=f,
+    return render_template("board/index.html", rows=page.rows, page=page, f=f,
                            policies=known, policy_titles={p.id: p.title for p in known},
-                           lights=lights, tasks=tasks, cycles=cycles, title="督办总览",
-                           units=unit_names(s, today_date()), statuses=STATUS_CHOICES,
-                           shown=SHOWN)
+                           lights=page.lights, tasks=tasks, cycles=cycles, title="督办总览",
+                           units=unit_names(s, today_date()), statuses=STATUS_CHOICES)
 
 
 @bp.route("/export.<fmt>")
