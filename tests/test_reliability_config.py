@@ -69,6 +69,7 @@ def test_bad_setting_is_one_line_and_a_refusal(case, command, deployment, files,
     assert result.stdout == ""
     [line] = lines(result.stderr)
     assert line.startswith("错误：") and says in line, line
+    print(f"\n{case} | duban {command[0]} | exit {result.returncode} | {line}")
 
 
 def test_unset_clock_follows_the_database(deployment):
