@@ -59,7 +59,8 @@ def configure_logging(config: Config, *, quiet_steps: bool = False) -> None:
     root.addHandler(handler)
     root.setLevel(config.log_level)
     chatty = logging.DEBUG if config.log_level == "DEBUG" else logging.WARNING
-    for name in ("apscheduler", "weasyprint", "fontTools"):  # a line per job run, per PDF step
+    # a line per job run, per PDF step, per Alembic plugin (seven before any command's own)
+    for name in ("apscheduler", "weasyprint", "fontTools", "alembic"):
         logging.getLogger(name).setLevel(chatty)
     explicit = "DUBAN_LOG_LEVEL" in config.env
     logging.getLogger("duban.tick").setLevel(

@@ -7,16 +7,19 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from cli.help import ZhGroup
 from engine.clock import CHINA_TZ, today
 from engine.config import Config
 from engine.errors import DubanError
-from engine.runtime import Runtime, open_runtime
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 _URL: list[str] = []  # the database URL of the command's runtime, for error lines
@@ -28,11 +31,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def _database_error(exc: BaseException) -> TypeGuard[SQLAlchemyError]:
+    """Whether ``exc`` is SQLAlchemy's, without importing SQLAlchemy when nothing else has."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError)
+
+
 def explain(exc: BaseException) -> str | None:
     """The one line for an error a user can fix (a setting, a file, the database), or None."""
     if isinstance(exc, DubanError):
         return str(exc)
-    if isinstance(exc, SQLAlchemyError):
+    if _database_error(exc):
         from engine.health import database_problem
 
         return str(database_problem(exc, _URL[-1] if _URL else None))
@@ -48,7 +57,7 @@ def friendly(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (DubanError, SQLAlchemyError, OSError) as exc:
+        except Exception as exc:  # explain() lets through what it cannot name
             message = explain(exc)
             if message is None:
                 raise
@@ -57,13 +66,63 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# The command groups kept in modules of their own, imported when first used, with their help
+# line here: ``duban --help`` lists them without importing SQLAlchemy, SpiffWorkflow or
+# WeasyPrint (tests/test_cli_start.py checks the lines match the commands' own).
+LAZY: dict[str, tuple[str, str]] = {
+    "assess": ("cli.assess", "年度考核：每个单位的得分、名次、等次，每一分都可追溯到事实。"),
+    "policy": ("cli.policy", "政策及其任务分解表。"),
+    "units": ("cli.policies", "单位登记（各政策共用）。"),
+    "work": ("cli.work", "待办事项：列出、报送、审核、延期、办理记录。"),
+}
+
+
+def _load(name: str) -> click.Command:
+    """The command ``name`` of LAZY, imported now (``policy`` with its commands)."""
+    import importlib
+
+    command: click.Command = getattr(importlib.import_module(LAZY[name][0]), name)
+    if name == "policy":
+        from cli.policies import activate, archive, export_bpmn, import_policy, list_policies
+
+        assert isinstance(command, click.Group)
+        for sub in (import_policy, list_policies, export_bpmn, archive, activate):
+            command.add_command(sub)
+    return command
+
+
 class DubanGroup(ZhGroup):
-    """Every subcommand, even one without ``friendly``, ends a fixable error in one line."""
+    """Every subcommand, even one without ``friendly``, ends a fixable error in one line; the
+    groups of LAZY are imported when a command line names them, not to list them."""
+
+    listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY and cmd_name not in self.commands:
+            if self.listing:  # a stand-in that carries the help line only
+                return click.Command(cmd_name, short_help=LAZY[cmd_name][1])
+            self.add_command(_load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self.listing = False
+
+    def load_all(self) -> None:
+        """Import every command now (for tools that walk ``commands``)."""
+        for name in LAZY:
+            self.get_command(click.Context(self), name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (DubanError, SQLAlchemyError, OSError) as exc:
+        except Exception as exc:  # explain() lets through what it cannot name
             message = explain(exc)
             if message is None:
                 raise
@@ -72,6 +131,8 @@ class DubanGroup(ZhGroup):
 
 def runtime(*, quiet_steps: bool = False) -> Runtime:
     """The runtime configured by the environment, with logging set up from the same settings."""
+    from engine.runtime import open_runtime
+
     config = runtime_config(quiet_steps=quiet_steps)
     _URL.append(config.database_url)
     return open_runtime(config)
@@ -221,21 +282,3 @@ def audit_verify() -> None:
         return
     click.echo(f"审计链被破坏：记录 #{report.first_bad_id}：{report.reason}", err=True)
     sys.exit(1)
-
-
-def _register() -> None:
-    """Attach the command groups that live in their own modules."""
-    from cli.assess import assess
-    from cli.policies import activate, archive, export_bpmn, import_policy, list_policies, units
-    from cli.policy import policy
-    from cli.work import work
-
-    for command in (import_policy, list_policies, export_bpmn, archive, activate):
-        policy.add_command(command)
-    main.add_command(policy)
-    main.add_command(units)
-    main.add_command(assess)
-    main.add_command(work)
-
-
-_register()

@@ -83,7 +83,7 @@ class Config:
     web_workers: int = 2
     web_threads: int = 4
     trusted_proxies: int = 0
-    mail_retry_days: int = 7
+    mail_retry_days: int = 30
     scheduler: SchedulerKnobs = SchedulerKnobs()
     env: Mapping[str, str] = field(default_factory=dict)    # the DUBAN_* variables as read
     extra: dict[str, str] = field(default_factory=dict)     # overrides of env (tests)
@@ -128,7 +128,7 @@ class Config:
             web_workers=_int(env, "DUBAN_WEB_WORKERS", _default_workers(), minimum=1),
             web_threads=_int(env, "DUBAN_WEB_THREADS", 4, minimum=1),
             trusted_proxies=_int(env, "DUBAN_TRUSTED_PROXIES", 0, minimum=0),
-            mail_retry_days=_int(env, "DUBAN_MAIL_RETRY_DAYS", 7, minimum=1),
+            mail_retry_days=_int(env, "DUBAN_MAIL_RETRY_DAYS", 30, minimum=1),
             scheduler=SchedulerKnobs.parse(env), env=env)
 
 

@@ -40,7 +40,7 @@ AttachmentIn = tuple[str, str, bytes]  # (filename, content type, content)
 class RetryPolicy:
     """How long a claim lasts (wall clock) and how failures are retried (business clock)."""
 
-    retry_for: timedelta = timedelta(days=7)   # from the first attempt; then failed
+    retry_for: timedelta = timedelta(days=30)  # from the first attempt; then failed
     max_attempts: int | None = None            # an extra bound (tests); None: the window only
     first_delay: timedelta = timedelta(minutes=1)
     max_delay: timedelta = timedelta(hours=1)

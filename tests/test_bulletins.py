@@ -129,3 +129,35 @@ def test_yearly_bulletin_on_every_city(tmp_path):
     # the year's 考核 ranking and the cities' map travel with the yearly bulletin
     assert "2018年度考核得分和名次（初步）" in text and "各市按时办结率分布图" in text
     assert "不合格" in text or "合格" in text
+
+
+def test_a_bad_stored_address_never_blocks_the_others_mail(tmp_path):
+    """Issue 9 item 6: an address stored with a line break (before input was checked) used to
+    fail the enqueue of its unit's mail and roll back the whole distribution with it."""
+    from engine.models import Unit, User
+    from notifications.models import Notification
+
+    rt = make_runtime(tmp_path, clock=ManualClock(at(date(2018, 5, 30))))
+    step_open_cycles(rt)
+    with rt.sessions() as s, s.begin():
+        for unit in s.scalars(select(Unit)):
+            unit.email = f"{unit.id}@ah.example.cn"
+        s.get(Unit, "hefei").email = "hefei@ah.example.cn\n"
+        s.add(User(username="wuhu", display_name="芜湖联络员", password_hash="x",
+                   role=Role.LIAISON, unit_id="wuhu", email="wuhu@ah.example.cn\r\nBcc: x@evil.cn",
+                   active=True, created_at=rt.clock.now()))
+        units = set(s.scalars(select(Unit.id)))
+    rt.clock.set(at(date(2019, 1, 2)))
+    rt.config.extra["DUBAN_BULLETINS"] = "yearly"
+    report = run_tick(rt, [("fire_timers", step_fire_timers), ("bulletins", step_bulletins)])
+    assert report.counts["bulletins"] == 1
+    with rt.sessions() as s:
+        mails = s.scalars(select(OutboxMessage)).all()
+        noted = set(s.scalars(select(Notification.unit_id).where(
+            Notification.kind == "bulletin")))
+    to = {addr for m in mails for addr in m.recipients + m.cc}
+    assert all("\n" not in a and "evil" not in a for a in to)
+    reached = {u for u in units if any(f"{u}@ah.example.cn" in a for a in to)}
+    # everyone else's mail is queued; wuhu's goes to the unit's address instead of the bad one
+    assert reached == units - {"hefei"}
+    assert "hefei" in noted  # hefei still gets the in-app note

@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
+from cli.main import DubanGroup, main
 from tests.test_cli import _first_id, cli  # noqa: F401  (the fixture)
 
 ENGLISH = ("Usage", "Options", "Commands", "Show this message", "[required]", "default:")
@@ -60,6 +60,8 @@ def test_number_errors_list_the_tasks_keys(cli) -> None:  # noqa: F811
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(group, DubanGroup):
+        group.load_all()  # the groups imported on first use
     found = [path]
     for name, command in group.commands.items():
         if isinstance(command, click.Group):

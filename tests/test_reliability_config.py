@@ -69,6 +69,24 @@ def test_bad_setting_is_one_line_and_a_refusal(case, command, deployment, files,
     assert result.stdout == ""
     [line] = lines(result.stderr)
     assert line.startswith("错误：") and says in line, line
+    print(f"\n{case} | duban {command[0]} | exit {result.returncode} | {line}")
+
+
+@pytest.mark.parametrize("command", [["tick"], ["scheduler"], ["serve"]])
+def test_at_the_default_log_level_too(command, deployment):
+    """The other tests run at WARNING; at the default INFO Alembic's seven plugin lines came
+    before the one line of a bad setting."""
+    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{pg.free_port()}/duban"
+    env = duban_env(deployment, clock=START, log_level=None, database_url=unreachable)
+    if command == ["serve"]:
+        command = ["serve", "--port", str(pg.free_port())]
+    result = duban(env, *command, timeout=300)
+    assert result.returncode == 2
+    [line] = lines(result.stderr)
+    assert line.startswith("错误：无法使用数据库"), line
+    if command == ["tick"]:
+        ok = duban(duban_env(deployment, clock=START, log_level=None), "tick")
+        assert ok.returncode == 0 and "alembic" not in ok.stderr, ok.stderr
 
 
 def test_unset_clock_follows_the_database(deployment):

@@ -76,6 +76,7 @@ def test_approve_and_return_race_has_one_winner_and_no_error_page(pg_rt):
     for client in clients.values():
         do_login(client, "duchao", PASSWORD)
     liaisons: dict = {}
+    won = dict.fromkeys(WON, 0)
     for _ in range(ROUNDS):
         review_id = _submit_next(pg_rt, liaisons)
         before = _reviews(pg_rt, review_id)  # a returned obligation's review item comes back
@@ -85,6 +86,9 @@ def test_approve_and_return_race_has_one_winner_and_no_error_page(pg_rt):
         losers = [d for d, (_, page) in pages.items() if "状态已变化" in page]
         assert len(winners) == 1 and len(losers) == 1 and winners != losers, pages
         assert _reviews(pg_rt, review_id) == before + 1
+        won[winners[0]] += 1
+    print(f"\n{ROUNDS} rounds: approve won {won['approve']}, return won {won['return']}, "
+          "every loser saw 状态已变化, no status but 200")
 
 
 def _reviews(rt: Runtime, review_id: int) -> int:

@@ -64,6 +64,9 @@ def test_two_tick_until_processes_send_every_key_exactly_once(pg_deployment, smt
             if m.sent_at.astimezone(CHINA_TZ).date() != m.created_at.astimezone(CHINA_TZ).date()]
     assert late == []  # nothing a simulated day late
     assert {m.attempts for m in rows} == {1}
+    print(f"\ntwo tick --until {UNTIL}: days run {len(ran[0])} + {len(ran[1])}, "
+          f"{len(rows)} outbox rows, {sum(got.values())} messages received, "
+          f"{len(late)} a simulated day late")
     rt.sessions.kw["bind"].dispose()
 
 

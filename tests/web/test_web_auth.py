@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from flask import Flask
@@ -130,3 +131,30 @@ def test_login_page_warns_when_secure_cookie_would_be_dropped(rt: Runtime) -> No
     assert "DUBAN_COOKIE_SECURE=0" not in local
     https = client.get("/login", base_url="https://duban.example.gov.cn").get_data(as_text=True)
     assert "DUBAN_COOKIE_SECURE=0" not in https
+
+
+def _behind_proxy(app: Flask, client_address: str) -> FlaskClient:
+    """A client whose requests reach the app through a reverse proxy on 127.0.0.1."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = client_address
+    return client
+
+
+def test_behind_trusted_proxies_the_throttle_counts_each_client(rt: Runtime) -> None:
+    """DUBAN_TRUSTED_PROXIES=1: one sprayer behind the proxy is blocked, nobody else is."""
+    proxied = dataclasses.replace(rt, config=dataclasses.replace(rt.config, trusted_proxies=1))
+    proxied.wall_clock = ManualClock(START)
+    app = make_app(proxied)
+    for n in range(20):
+        assert do_login(_behind_proxy(app, "203.0.113.66"), f"user{n}", "x").status_code == 200
+    assert do_login(_behind_proxy(app, "203.0.113.66"), "hefei").status_code == 429
+    assert do_login(_behind_proxy(app, "198.51.100.5"), "hefei").status_code == 302
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_not_believed(app: Flask,
+                                                                     rt: Runtime) -> None:
+    rt.wall_clock = ManualClock(START)
+    for n in range(20):  # a sprayer inventing a new X-Forwarded-For for every attempt
+        client = _behind_proxy(app, f"203.0.113.{n}")
+        assert do_login(client, f"user{n}", "x").status_code == 200
+    assert do_login(_behind_proxy(app, "198.51.100.5"), "hefei").status_code == 429
