@@ -173,7 +173,7 @@ def clock_page() -> str | Response:
             flash(str(exc), "error")
         return redirect(url_for(".clock_page"))
     return render_template("admin/clock.html", form=form, now=clock().now(),
-                           simulated=clock_is_simulated(), title="系统时钟")
+                           simulated=clock_is_simulated(), title="时钟")
 
 
 @bp.route("/outbox")
