@@ -188,3 +188,26 @@ def test_publishing_freezes_the_year_and_issues_a_numbered_document(year):
     assert after.published and after.to_json()["units"] == before["units"]  # ... the year not
     with year.sessions() as s, s.begin(), pytest.raises(StateError):
         publish(s, year.clock, sup, YEAR, None)
+
+
+def test_a_monthly_bulletin_naming_a_unit_overdue_is_a_criticism(tmp_path):
+    """通报批评: each monthly bulletin that names the unit among the overdue ones, -5."""
+    from notifications.bulletins import bulletins
+    from notifications.models import Document, DocumentKind
+
+    rt = make_runtime(tmp_path)
+    open_cycles(rt.sessions, rt.clock)
+    at(rt, 8, 31)
+    mark_overdue(rt.sessions, rt.clock)
+    at(rt, 9, 3)  # the first working day of September: August's bulletin
+    assert bulletins(rt.sessions, rt.clock) == 1
+    with rt.sessions() as s:
+        doc = s.scalars(select(Document).where(Document.kind == DocumentKind.BULLETIN)).one()
+        result = assessment_store.assess(s, YEAR, date(2018, 9, 4), None)
+    hefei = next(u for u in result.units if u.unit_id == "hefei")
+    (criticized,) = [i for i in hefei.items if i["rule"] == "criticized"]
+    assert criticized["points"] == -5 and criticized["date"] == "2018-09-03"
+    assert criticized["ref"] == {"type": "document", "id": doc.id}
+    assert doc.number in criticized["reason"] and "2018年8月31日" in criticized["reason"]
+    jxw = next(u for u in result.units if u.unit_id == "jxw")  # nothing of its was overdue
+    assert not [i for i in jxw.items if i["rule"] == "criticized"]

@@ -16,7 +16,8 @@ from cli.policy import display_width
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory):
     """A database ticked from the issue day to 2018-09-10: 芜湖 reports task 1 in time and is
-    approved, the other cities stay silent (催办 on 08-31, 督办通知 a week later)."""
+    approved, the other cities stay silent (催办 on 08-31, named in August's bulletin on 09-03,
+    督办通知 on 09-07)."""
     tmp = tmp_path_factory.mktemp("assess-cli")
     mp = pytest.MonkeyPatch()
     mp.setenv("DUBAN_DATA_DIR", str(tmp / "var"))
@@ -58,9 +59,9 @@ def test_json_contract_and_score_is_base_plus_items(cli):
                                                                           ("early", 0.5)]
     assert units["wuhu"]["rank"] == 1 and units["wuhu"]["score"] == 101.5
     hefei = sorted((i["rule"], i["points"], i["date"]) for i in units["hefei"]["items"])
-    assert hefei == [("no_action", -10, "2018-08-31"), ("notice", -3, "2018-09-07"),
-                     ("urge", -1, "2018-08-31")]
-    assert units["hefei"]["score"] == 86 and units["hefei"]["grade"] == "良好"
+    assert hefei == [("criticized", -5, "2018-09-03"), ("no_action", -10, "2018-08-31"),
+                     ("notice", -3, "2018-09-07"), ("urge", -1, "2018-08-31")]
+    assert units["hefei"]["score"] == 81 and units["hefei"]["grade"] == "合格"
     assert "安徽省财政厅" in out["not_assessed"]
 
 
