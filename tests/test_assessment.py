@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine import service
 from engine.clock import CHINA_TZ
 from engine.cycles import open_cycles
-from engine.errors import StateError
+from engine.errors import StateError, ValidationError
 from engine.models import ItemRole, Role, WorkItem
 from notifications import assessment_store
 from notifications.assessment_doc import publish
@@ -211,3 +211,23 @@ def test_a_monthly_bulletin_naming_a_unit_overdue_is_a_criticism(tmp_path):
     assert doc.number in criticized["reason"] and "2018年8月31日" in criticized["reason"]
     jxw = next(u for u in result.units if u.unit_id == "jxw")  # nothing of its was overdue
     assert not [i for i in jxw.items if i["rule"] == "criticized"]
+
+
+def test_grades_by_rank_share_and_the_unfit_floor():
+    """Grades by rank: the best 20 % 优秀, to 50 % 良好, the rest 合格; under 60 always 不合格."""
+    from notifications.assessment import Fact, score
+    from notifications.assessment_rules import Rules
+
+    rules = Rules.from_dict({"grading": "rank"})
+    units = [f"u{n}" for n in range(10)]
+    facts = [Fact(u, "late", date(2018, 9, 1), "逾期", "instance", n, count=n)
+             for n, u in enumerate(units)] + [Fact("u9", "no_action", date(2018, 9, 1), "未办",
+                                                   "instance", 99, count=3)]
+    result = score(rules, facts, {}, units)
+    assert [(u.unit_id, u.score, u.rank, u.grade) for u in result] == [
+        ("u0", 100, 1, "优秀"), ("u1", 98, 2, "优秀"), ("u2", 96, 3, "良好"),
+        ("u3", 94, 4, "良好"), ("u4", 92, 5, "良好"), ("u5", 90, 6, "合格"),
+        ("u6", 88, 7, "合格"), ("u7", 86, 8, "合格"), ("u8", 84, 9, "合格"),
+        ("u9", 52, 10, "不合格")]
+    with pytest.raises(ValidationError, match="考核细则格式不正确"):
+        Rules.from_dict({"grading": "lottery"})
