@@ -231,3 +231,41 @@ def test_grades_by_rank_share_and_the_unfit_floor():
         ("u9", 52, 10, "不合格")]
     with pytest.raises(ValidationError, match="考核细则格式不正确"):
         Rules.from_dict({"grading": "lottery"})
+
+
+def test_edited_rules_survive_a_reload_and_a_reimport(tmp_path):
+    """The 考核细则 live in the policy data: `duban init` reloading the bundled file and a
+    re-imported table keep what a supervisor edited (they used to replace the whole data)."""
+    from pathlib import Path
+
+    from engine import loader
+    from engine.importing import ImportOptions, read_policy_file
+    from engine.models import Policy
+    from engine.policy import load_policy
+    from engine.policy_import import Confirmation, confirm, directory
+    from notifications.assessment_rules import Rules
+
+    rt = make_runtime(tmp_path)
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
+    seed = Path(__file__).resolve().parent / "data" / "import" / "seed_000_8cf7f8447cb07457.txt"
+
+    def import_seed() -> None:
+        with rt.sessions() as s, s.begin():
+            read = read_policy_file(seed.name, seed.read_bytes(), directory(s),
+                                    ImportOptions(policy_id="seed-copy"))
+            confirm(s, rt.clock, sup, read, Confirmation(source_name=seed.name))
+
+    import_seed()
+    edited = Rules.from_dict({"rules": [{"key": "no_action", "label": "未办理", "points": -5,
+                                         "cap": 25}]})
+    for policy_id in ("anhui-2018-zjtx", "seed-copy"):
+        with rt.sessions() as s, s.begin():
+            assessment_store.set_rules(s, rt.clock, sup, policy_id, edited)
+    with rt.sessions() as s, s.begin():
+        loader.load_into_db(s, rt.clock, load_policy(rt.config.policy_file), rt.processes())
+    import_seed()  # the same table again: its next version
+    with rt.sessions() as s:
+        for policy_id in ("anhui-2018-zjtx", "seed-copy"):
+            kept = Rules.from_dict(s.get(Policy, policy_id).data.get("assessment"))
+            assert (kept.rule("no_action").points, kept.rule("no_action").cap) == (-5, 25)
+        assert s.get(Policy, "anhui-2018-zjtx").data["doc_office"] == "皖政督"
