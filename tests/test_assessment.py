@@ -14,9 +14,11 @@ from engine import service
 from engine.clock import CHINA_TZ
 from engine.cycles import open_cycles
 from engine.errors import StateError, ValidationError
-from engine.models import ItemRole, Role, WorkItem
+from engine.models import AuditEvent, ItemRole, Role, User, WorkItem
 from notifications import assessment_store
 from notifications.assessment_doc import publish
+from notifications.assessment_rules import Rules
+from notifications.models import Notification, OutboxMessage
 from notifications.notices import escalate
 from notifications.reminders import mark_overdue
 from tests.engine_fixtures import add_user, make_runtime
@@ -171,6 +173,9 @@ def test_publishing_freezes_the_year_and_issues_a_numbered_document(year):
     from engine.models import Blob
 
     sup = add_user(year, "duchao", Role.SUPERVISOR, "dcs")
+    with year.sessions() as s, s.begin():
+        for user in s.scalars(select(User).where(User.username.in_(("hefei", "duchao")))):
+            user.email = f"{user.username}@example.gov.cn"
     before = _result(year).to_json()
     with year.sessions() as s, s.begin():
         doc = publish(s, year.clock, sup, YEAR, None)
@@ -184,8 +189,22 @@ def test_publishing_freezes_the_year_and_issues_a_numbered_document(year):
     with year.sessions() as s, s.begin():  # the record changes after publishing ...
         w = s.get(WorkItem, item(year, 7, "jxw").id)
         w.instance.closed_on_time = True
+    with year.sessions() as s, s.begin():  # ... and so do the policy's rules ...
+        assessment_store.set_rules(s, year.clock, sup, "anhui-2018-zjtx", Rules.from_dict(
+            {"base": 90, "rules": [{"key": "no_action", "label": "未办", "points": -1}]}))
     after = _result(year)
     assert after.published and after.to_json()["units"] == before["units"]  # ... the year not
+    assert after.rules.base == 100 and after.rules.rule("no_action").points == -10
+    with year.sessions() as s:  # mailed to every unit that has an address, and to the office
+        mails = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "assessment")).all()
+        events = s.scalars(select(AuditEvent.action).where(AuditEvent.action.in_(
+            ("assessment_item", "publish_assessment")))).all()
+        notes = set(s.scalars(select(Notification.unit_id).where(
+            Notification.kind == "assessment")))
+    assert sorted(m.dedupe_key.rsplit(":", 1)[1] for m in mails) == ["hefei", "office"]
+    assert all(doc.number in m.subject and m.attachments for m in mails)
+    assert notes >= {u["unit_id"] for u in before["units"]}  # an in-app note to every unit
+    assert sorted(events) == ["assessment_item", "publish_assessment"]  # the manual item too
     with year.sessions() as s, s.begin(), pytest.raises(StateError):
         publish(s, year.clock, sup, YEAR, None)
 
