@@ -102,3 +102,4 @@ def test_xlsx_reads_back_as_the_json(cli):
 def test_unknown_policy_and_bad_year(cli):
     assert "政策“nope”不存在" in cli("assess", "--year", "2018", "--policy", "nope", code=2)
     cli("assess", "--year", "二〇一八", code=2)
+    assert "2019年度尚未开始" in cli("assess", "--year", "2019", code=2)  # the clock is in 2018
