@@ -39,8 +39,10 @@ def assess(year: int, policy_id: str | None, as_json: bool, xlsx: Path | None) -
     state = "已发布" if result.published else f"截至 {result.as_of.isoformat()}，未发布"
     scope = policy_id or "全部政策"
     click.echo(f"{year}年度考核（{scope}，起评分 {result.rules.base:g}，{state}）")
-    for unit in result.units:
-        click.echo(f"{unit.rank:>3}  {unit.unit:<24} {unit.score:>7g}  {unit.grade}")
+    from cli.policy import pad
+
+    for unit in result.units:  # names padded by terminal columns (a CJK character is two)
+        click.echo(f"{unit.rank:>3}  {pad(unit.unit, 30)} {unit.score:>7g}  {unit.grade}")
         for item in unit.items:
             click.echo(f"       {item['points']:>+6g}  {item['label']}：{item['reason']}")
     if result.not_assessed:

@@ -32,7 +32,9 @@ def load_into_db(s: Session, clock: Clock, policy: PolicyDef,
         s.add(row)
     row.title, row.issuer, row.issued_on = policy.title, policy.issuer, policy.issued_on
     row.supervisor_unit_id, row.digest = policy.supervisor, policy.digest
-    row.data = {"doc_office": policy.doc_office, "horizon_year": policy.horizon_year,
+    # keys the file does not own (the 考核细则 a supervisor edited) survive a reload
+    row.data = {**(row.data or {}), "doc_office": policy.doc_office,
+                "horizon_year": policy.horizon_year,
                 "selection_years": list(policy.selection_years),
                 "groups": {k: list(v) for k, v in policy.groups.items()}}
     s.flush()

@@ -177,7 +177,9 @@ def _policy_row(s: Session, row: Policy | None, policy_id: str, result: ImportRe
     row.issuer = meta.issuer or ""
     row.issued_on = meta.issued_on or date(2000, 1, 1)
     row.supervisor_unit_id, row.digest = supervisor, result.digest
-    row.data = {"doc_office": office, "horizon_year": ctx.horizon_year if ctx else None,
+    # keys the table does not own (the 考核细则 a supervisor edited) survive a re-import
+    row.data = {**(row.data or {}), "doc_office": office,
+                "horizon_year": ctx.horizon_year if ctx else None,
                 "selection_years": list(meta.selection_years), "reporting": meta.reporting,
                 "source_kind": result.source_kind, "source_name": how.source_name}
     s.flush()

@@ -99,15 +99,19 @@ def search(s: Session, actor: Actor, query: str, day: date,
 
 def _tasks(s: Session, pattern: str, query: str, f: Filters) -> list[Hit]:
     q = (select(PolicyTask.policy_id, PolicyTask.number, PolicyTask.title, PolicyTask.text,
-                Policy.title).join(Policy, Policy.id == PolicyTask.policy_id)
+                Policy.title, PolicyTask.lead_unit_ids, PolicyTask.supporting_unit_ids)
+         .join(Policy, Policy.id == PolicyTask.policy_id)
          .where(or_(PolicyTask.text.like(pattern, escape="\\"),
                     PolicyTask.title.like(pattern, escape="\\")))
-         .order_by(Policy.issued_on.desc(), PolicyTask.number).limit(LIMIT))
+         .order_by(Policy.issued_on.desc(), PolicyTask.number))
     if f.policy:
         q = q.where(PolicyTask.policy_id == f.policy)
+    rows = s.execute(q if f.unit else q.limit(LIMIT)).all()
+    if f.unit:  # the unit lists are JSON: a task of the unit leads or supports (tasks are few)
+        rows = [r for r in rows if f.unit in (r[5] or []) or f.unit in (r[6] or [])][:LIMIT]
     return [Hit("task", f"任务{n} · {title}", snippet(text, query),
                 {"policy": pid, "number": n, "policy_title": ptitle})
-            for pid, n, title, text, ptitle in s.execute(q)]
+            for pid, n, title, text, ptitle, _lead, _supporting in rows]
 
 
 def _units(s: Session, pattern: str, day: date) -> list[Hit]:

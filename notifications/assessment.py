@@ -202,6 +202,27 @@ def notice_facts(s: Session, policies: list[str], year: int, as_of: date) -> lis
                  "document", r.id) for r in s.execute(q)]
 
 
+def criticized_facts(s: Session, policies: list[str], year: int, as_of: date) -> list[Fact]:
+    """Each monthly bulletin (通报) that names the unit among those overdue (点名通报批评),
+    counted in the year of the month it covers. The yearly bulletin repeats December's names
+    and is not counted again."""
+    q = (select(Document.id, Document.number, Document.issued_on, Document.data)
+         .where(Document.kind == DocumentKind.BULLETIN, Document.policy_id.in_(policies))
+         .order_by(Document.id))
+    out = []
+    for row in s.execute(q):
+        data = row.data or {}
+        covered = date.fromisoformat(data.get("as_of", "1900-01-01"))
+        if not str(data.get("period", "")).startswith("monthly:") or covered.year != year \
+                or covered > as_of or not data.get("overdue_units"):
+            continue
+        ids = {name: uid for uid, name in unit_names(s, covered).items()}
+        out += [Fact(ids[name], "criticized", row.issued_on,
+                     f"被{row.number}通报：截至{_cn(covered)}有逾期未办结任务", "document", row.id)
+                for name in data["overdue_units"] if name in ids]
+    return out
+
+
 def target_facts(s: Session, policies: list[str], year: int, as_of: date) -> list[Fact]:
     """Each numeric target an obligation of the year exceeded in its approved evidence."""
     end = overdue_from(as_of)
@@ -236,9 +257,11 @@ def manual_facts(s: Session, key: str, year: int) -> list[Fact]:
 
 
 FactReader = Callable[[Session, list[str], int, date], list[Fact]]
-# Other packages add readers for the facts they keep (progress reports, 通报批评, manual items).
+# Progress reports (进展情况迟报或漏报) and 签收 (逾期签收) have rules but no reader yet: the
+# record keeps no such facts until progress reporting exists (issue 12). Manual items are added
+# by compute().
 READERS: list[FactReader] = [obligation_facts, review_facts, urge_facts, notice_facts,
-                             target_facts]
+                             criticized_facts, target_facts]
 
 
 # ------------------------------------------------------------------ scoring

@@ -34,6 +34,8 @@ def published(s: Session, year: int, policy_id: str | None) -> AssessmentYear | 
 
 def assess(s: Session, year: int, day: date, policy_id: str | None = None) -> assessment.Result:
     """The year's result: frozen when published, else computed from the record now."""
+    if year > day.year:  # no fact can be in it yet: a ranking of 100s would mislead
+        raise ValidationError(f"{year}年度尚未开始，没有可考核的记录")
     frozen = published(s, year, policy_id)
     if frozen is not None:
         return _restored(frozen)

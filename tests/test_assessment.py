@@ -13,10 +13,12 @@ from sqlalchemy import select
 from engine import service
 from engine.clock import CHINA_TZ
 from engine.cycles import open_cycles
-from engine.errors import StateError
-from engine.models import ItemRole, Role, WorkItem
+from engine.errors import StateError, ValidationError
+from engine.models import AuditEvent, ItemRole, Role, User, WorkItem
 from notifications import assessment_store
 from notifications.assessment_doc import publish
+from notifications.assessment_rules import Rules
+from notifications.models import Notification, OutboxMessage
 from notifications.notices import escalate
 from notifications.reminders import mark_overdue
 from tests.engine_fixtures import add_user, make_runtime
@@ -171,6 +173,9 @@ def test_publishing_freezes_the_year_and_issues_a_numbered_document(year):
     from engine.models import Blob
 
     sup = add_user(year, "duchao", Role.SUPERVISOR, "dcs")
+    with year.sessions() as s, s.begin():
+        for user in s.scalars(select(User).where(User.username.in_(("hefei", "duchao")))):
+            user.email = f"{user.username}@example.gov.cn"
     before = _result(year).to_json()
     with year.sessions() as s, s.begin():
         doc = publish(s, year.clock, sup, YEAR, None)
@@ -184,7 +189,102 @@ def test_publishing_freezes_the_year_and_issues_a_numbered_document(year):
     with year.sessions() as s, s.begin():  # the record changes after publishing ...
         w = s.get(WorkItem, item(year, 7, "jxw").id)
         w.instance.closed_on_time = True
+    with year.sessions() as s, s.begin():  # ... and so do the policy's rules ...
+        assessment_store.set_rules(s, year.clock, sup, "anhui-2018-zjtx", Rules.from_dict(
+            {"base": 90, "rules": [{"key": "no_action", "label": "未办", "points": -1}]}))
     after = _result(year)
     assert after.published and after.to_json()["units"] == before["units"]  # ... the year not
+    assert after.rules.base == 100 and after.rules.rule("no_action").points == -10
+    with year.sessions() as s:  # mailed to every unit that has an address, and to the office
+        mails = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "assessment")).all()
+        events = s.scalars(select(AuditEvent.action).where(AuditEvent.action.in_(
+            ("assessment_item", "publish_assessment")))).all()
+        notes = set(s.scalars(select(Notification.unit_id).where(
+            Notification.kind == "assessment")))
+    assert sorted(m.dedupe_key.rsplit(":", 1)[1] for m in mails) == ["hefei", "office"]
+    assert all(doc.number in m.subject and m.attachments for m in mails)
+    assert notes >= {u["unit_id"] for u in before["units"]}  # an in-app note to every unit
+    assert sorted(events) == ["assessment_item", "publish_assessment"]  # the manual item too
     with year.sessions() as s, s.begin(), pytest.raises(StateError):
         publish(s, year.clock, sup, YEAR, None)
+
+
+def test_a_monthly_bulletin_naming_a_unit_overdue_is_a_criticism(tmp_path):
+    """通报批评: each monthly bulletin that names the unit among the overdue ones, -5."""
+    from notifications.bulletins import bulletins
+    from notifications.models import Document, DocumentKind
+
+    rt = make_runtime(tmp_path)
+    open_cycles(rt.sessions, rt.clock)
+    at(rt, 8, 31)
+    mark_overdue(rt.sessions, rt.clock)
+    at(rt, 9, 3)  # the first working day of September: August's bulletin
+    assert bulletins(rt.sessions, rt.clock) == 1
+    with rt.sessions() as s:
+        doc = s.scalars(select(Document).where(Document.kind == DocumentKind.BULLETIN)).one()
+        result = assessment_store.assess(s, YEAR, date(2018, 9, 4), None)
+    hefei = next(u for u in result.units if u.unit_id == "hefei")
+    (criticized,) = [i for i in hefei.items if i["rule"] == "criticized"]
+    assert criticized["points"] == -5 and criticized["date"] == "2018-09-03"
+    assert criticized["ref"] == {"type": "document", "id": doc.id}
+    assert doc.number in criticized["reason"] and "2018年8月31日" in criticized["reason"]
+    jxw = next(u for u in result.units if u.unit_id == "jxw")  # nothing of its was overdue
+    assert not [i for i in jxw.items if i["rule"] == "criticized"]
+
+
+def test_grades_by_rank_share_and_the_unfit_floor():
+    """Grades by rank: the best 20 % 优秀, to 50 % 良好, the rest 合格; under 60 always 不合格."""
+    from notifications.assessment import Fact, score
+    from notifications.assessment_rules import Rules
+
+    rules = Rules.from_dict({"grading": "rank"})
+    units = [f"u{n}" for n in range(10)]
+    facts = [Fact(u, "late", date(2018, 9, 1), "逾期", "instance", n, count=n)
+             for n, u in enumerate(units)] + [Fact("u9", "no_action", date(2018, 9, 1), "未办",
+                                                   "instance", 99, count=3)]
+    result = score(rules, facts, {}, units)
+    assert [(u.unit_id, u.score, u.rank, u.grade) for u in result] == [
+        ("u0", 100, 1, "优秀"), ("u1", 98, 2, "优秀"), ("u2", 96, 3, "良好"),
+        ("u3", 94, 4, "良好"), ("u4", 92, 5, "良好"), ("u5", 90, 6, "合格"),
+        ("u6", 88, 7, "合格"), ("u7", 86, 8, "合格"), ("u8", 84, 9, "合格"),
+        ("u9", 52, 10, "不合格")]
+    with pytest.raises(ValidationError, match="考核细则格式不正确"):
+        Rules.from_dict({"grading": "lottery"})
+
+
+def test_edited_rules_survive_a_reload_and_a_reimport(tmp_path):
+    """The 考核细则 live in the policy data: `duban init` reloading the bundled file and a
+    re-imported table keep what a supervisor edited (they used to replace the whole data)."""
+    from pathlib import Path
+
+    from engine import loader
+    from engine.importing import ImportOptions, read_policy_file
+    from engine.models import Policy
+    from engine.policy import load_policy
+    from engine.policy_import import Confirmation, confirm, directory
+    from notifications.assessment_rules import Rules
+
+    rt = make_runtime(tmp_path)
+    sup = add_user(rt, "duchao", Role.SUPERVISOR, "dcs")
+    seed = Path(__file__).resolve().parent / "data" / "import" / "seed_000_8cf7f8447cb07457.txt"
+
+    def import_seed() -> None:
+        with rt.sessions() as s, s.begin():
+            read = read_policy_file(seed.name, seed.read_bytes(), directory(s),
+                                    ImportOptions(policy_id="seed-copy"))
+            confirm(s, rt.clock, sup, read, Confirmation(source_name=seed.name))
+
+    import_seed()
+    edited = Rules.from_dict({"rules": [{"key": "no_action", "label": "未办理", "points": -5,
+                                         "cap": 25}]})
+    for policy_id in ("anhui-2018-zjtx", "seed-copy"):
+        with rt.sessions() as s, s.begin():
+            assessment_store.set_rules(s, rt.clock, sup, policy_id, edited)
+    with rt.sessions() as s, s.begin():
+        loader.load_into_db(s, rt.clock, load_policy(rt.config.policy_file), rt.processes())
+    import_seed()  # the same table again: its next version
+    with rt.sessions() as s:
+        for policy_id in ("anhui-2018-zjtx", "seed-copy"):
+            kept = Rules.from_dict(s.get(Policy, policy_id).data.get("assessment"))
+            assert (kept.rule("no_action").points, kept.rule("no_action").cap) == (-5, 25)
+        assert s.get(Policy, "anhui-2018-zjtx").data["doc_office"] == "皖政督"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cli.main import main
-from engine import bpmn, policies
+from engine import bpmn, bpmnlint, policies
 from engine.access import Actor
 from engine.cycles import open_cycles
 from engine.errors import ValidationError
@@ -228,3 +229,20 @@ def test_import_list_show_export_and_units(cli, tmp_path):
     assert {p["id"]: p["status"] for p in json.loads(cli("policy", "list", "--json"))}[
         "seed2"] == "archived"
 
+
+
+@pytest.mark.skipif(not bpmnlint.available(), reason="node and bpmnlint are not installed")
+def test_imported_processes_pass_bpmnlint_and_a_broken_one_is_refused():
+    """bpmnlint's recommended rules run on what an import renders; a process they reject is
+    refused with bpmnlint's report (the answer is remembered per structure, not per name)."""
+    from engine import pattern
+    from engine.errors import BpmnError
+
+    names = pattern.names_for(pattern.process_id_for("lint-check", 7), 7, "建设数字化服务平台")
+    xml = pattern.render(names)
+    assert bpmnlint.lint(xml, names.process_id) is True
+    flow = re.compile(r"<bpmn:sequenceFlow [^>]*?(/>|>.*?</bpmn:sequenceFlow>)", re.S)
+    broken = flow.sub("", xml, count=1)  # the first flow cut: its nodes left disconnected
+    assert broken != xml
+    with pytest.raises(BpmnError, match="bpmnlint 检查未通过"):
+        bpmnlint.lint(broken, names.process_id)

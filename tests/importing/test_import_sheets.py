@@ -152,3 +152,24 @@ def test_row_without_a_number_is_a_task_beside_the_one_above(city):
     assert result.ok(), result.errors()
     assert [(t.label, t.path, ids(t.lead)) for t in result.tasks] == [
         ("1", ["一、审批"], ["fgw"]), ("", ["一、审批"], ["czj"]), ("2", ["一、审批"], ["sfj"])]
+
+
+@pytest.mark.parametrize("task, lead, supporting, deadline", [
+    ("工作任务", "牵头单位", "配合单位", "完成时限"),
+    ("重点任务", "牵头责任单位", "协同单位", "时限要求"),
+    ("任务内容", "主要负责单位", "责任单位", "时间节点"),
+    ("落实措施", "牵头(责任)单位", "配合单位", "完成时间"),
+    ("具体措施", "牵头单位", "协同单位", "完成时限"),
+])
+def test_every_header_synonym_of_the_issue(city, task, lead, supporting, deadline):
+    """Each synonym issue 11 names, found under a title row; 责任单位 beside a 牵头 column
+    supports; 备注 is kept."""
+    rows = [["东江市2022年重点工作任务分解表"], ["序号", task, lead, supporting, deadline, "备注"],
+            [1, "建设科创走廊。", "市发改委", "市财政局", "2022年9月底前", "按月调度"]]
+    result = read_policy_file("t.xlsx", _workbook(rows), city,
+                              ImportOptions(issued_on=date(2022, 3, 1)))
+    assert result.ok(), result.errors()
+    (one,) = result.tasks
+    assert (one.text, ids(one.lead), ids(one.supporting)) == ("建设科创走廊。", ["fgw"], ["czj"])
+    assert one.deadline == "2022年9月底前" and one.remark == "按月调度"
+    assert result.policy.title == "东江市2022年重点工作任务分解表"

@@ -92,6 +92,10 @@ def test_cockpit_in_chromium(live_server: str, chromium) -> None:
     page.wait_for_selector("#map-rate svg path")
     assert page.locator("#map-rate svg path").count() >= 16
     assert page.locator("#chart-months svg rect").count() >= 1
+    assert page.locator("#map-rate svg text", has_text="100%").count() == 1  # the rate's scale
+    page.click(".map-switch button[data-metric=score]")  # coloured by the year's score
+    page.wait_for_selector("#map-rate[data-metric=score] svg text:has-text('高分')")
+    assert page.locator("#map-rate svg text", has_text="100%").count() == 0
     out = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(out / "cockpit.png"), full_page=True)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from webtools import do_login, tok
 
 from engine.cycles import open_cycles
-from engine.models import ImportDraft, Policy, PolicyTask, UnitAlias
+from engine.models import ImportDraft, Instance, Policy, PolicyTask, UnitAlias, WorkItem
 from engine.runtime import Runtime
 
 
@@ -77,6 +77,13 @@ def test_upload_preview_map_correct_confirm(app: Flask, rt: Runtime) -> None:
     do_login(city, "hefei")
     inbox = city.get("/inbox/").get_data(as_text=True)
     assert "建立市级专精特新企业培育库" in inbox or "任务1" in inbox
+    with rt.sessions() as s:
+        item = s.scalars(select(WorkItem.id).join(Instance).join(PolicyTask).where(
+            PolicyTask.policy_id == "jianghuai-2018", PolicyTask.number == 1,
+            WorkItem.unit_id == "hefei")).first()
+    assert "一、培育壮大" in city.get(f"/items/{item}").get_data(as_text=True)  # its path
+    task = sup.get("/board/tasks/1?policy=jianghuai-2018").get_data(as_text=True)
+    assert "一、培育壮大" in task and "建立市级专精特新企业培育库" in task
     board = sup.get("/board/?policy=jianghuai-2018").get_data(as_text=True)
     assert "合肥市人民政府" in board and "2018年12月31日" in board
 

@@ -6,9 +6,32 @@
   var data = JSON.parse(holder.getAttribute("data-json"));
   var palette = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"];
 
+  // The map coloured by the on-time rate (0-100 %) or by the year's score (its own range).
+  var metrics = {
+    rate: { text: ["100%", "0%"], min: 0, max: 100 },
+    score: { text: ["高分", "低分"], min: 60, max: 110 }
+  };
+  var scores = data.cities.map(function (c) { return c.score; })
+    .filter(function (v) { return v !== null && v !== undefined; });
+  if (scores.length) {
+    metrics.score.min = Math.floor(Math.min.apply(null, scores.concat([90])) - 1);
+    metrics.score.max = Math.ceil(Math.max.apply(null, scores.concat([100])) + 1);
+  }
+
+  function mapOption(metric) {
+    var m = metrics[metric];
+    return {
+      visualMap: { min: m.min, max: m.max, text: m.text },
+      series: [{ data: data.cities.map(function (c) {
+        return { name: c.name, value: c[metric] === null ? undefined : c[metric] };
+      }) }]
+    };
+  }
+
   function mapChart(geo) {
     echarts.registerMap("anhui", geo);
-    var chart = echarts.init(document.getElementById("map-rate"), null, { renderer: "svg" });
+    var box = document.getElementById("map-rate");
+    var chart = echarts.init(box, null, { renderer: "svg" });
     chart.setOption({
       animation: false,
       tooltip: { trigger: "item", formatter: function (p) {
@@ -16,10 +39,19 @@
         return p.name + "<br>按时办结率：" + (c.rate === null || c.rate === undefined ? "—" : c.rate + "%") +
           "<br>考核得分：" + (c.score === null || c.score === undefined ? "—" : c.score);
       } },
-      visualMap: { min: 0, max: 100, left: 0, bottom: 0, text: ["100%", "0%"], calculable: false,
-                   inRange: { color: palette } },
-      series: [{ type: "map", map: "anhui", roam: false, label: { show: true, fontSize: 10 },
-                 data: data.cities.map(function (c) { return { name: c.name, value: c.rate }; }) }]
+      visualMap: { left: 0, bottom: 0, calculable: false, inRange: { color: palette } },
+      series: [{ type: "map", map: "anhui", roam: false, label: { show: true, fontSize: 10 } }]
+    });
+    chart.setOption(mapOption("rate"));
+    document.querySelectorAll(".map-switch button").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var metric = button.getAttribute("data-metric");
+        chart.setOption(mapOption(metric));
+        box.setAttribute("data-metric", metric);
+        document.querySelectorAll(".map-switch button").forEach(function (b) {
+          b.setAttribute("aria-pressed", String(b === button));
+        });
+      });
     });
   }
 
