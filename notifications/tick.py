@@ -130,6 +130,14 @@ def step_deliver(rt: Runtime) -> DeliveryReport:
                           wall=rt.wall_clock, policy=policy)
 
 
+def step_deliver_chat(rt: Runtime) -> int:
+    """Post the group-chat robots' messages (after the mail: a dead robot never delays it)."""
+    from notifications.chat_delivery import deliver_chat
+
+    policy = RetryPolicy.from_days(rt.config.mail_retry_days)
+    return deliver_chat(rt.sessions, rt.clock, wall=rt.wall_clock, policy=policy).sent
+
+
 STEPS: list[tuple[str, Step]] = [
     ("open_cycles", step_open_cycles),
     ("fire_timers", step_fire_timers),
@@ -140,6 +148,7 @@ STEPS: list[tuple[str, Step]] = [
     ("bulletins", step_bulletins),
     ("prune_uploads", step_prune_uploads),
     ("deliver", step_deliver),
+    ("deliver_chat", step_deliver_chat),
 ]
 
 
