@@ -192,3 +192,22 @@ def signed_url(hook: ChatHook, wall_now: datetime) -> str:
     ms = int(wall_now.timestamp() * 1000)
     sep = "&" if urlsplit(hook.url).query else "?"
     return f"{hook.url}{sep}timestamp={ms}&sign={dingtalk_sign(hook.secret, ms)}"
+
+
+def overview(s: Session) -> list[dict[str, Any]]:
+    """Every robot with its message counts by status and its latest error (the admin page)."""
+    from sqlalchemy import func
+
+    counts: dict[int, dict[str, int]] = {}
+    for hook_id, status, n in s.execute(select(ChatMessage.hook_id, ChatMessage.status,
+                                               func.count()).group_by(ChatMessage.hook_id,
+                                                                      ChatMessage.status)):
+        counts.setdefault(hook_id, {})[status.value] = n
+    rows = []
+    for hook in s.scalars(select(ChatHook).order_by(ChatHook.unit_id, ChatHook.id)):
+        error = s.scalar(select(ChatMessage.last_error).where(
+            ChatMessage.hook_id == hook.id, ChatMessage.last_error.is_not(None))
+            .order_by(ChatMessage.id.desc()).limit(1))
+        rows.append({"hook": hook, "url": masked(hook.url), "counts": counts.get(hook.id, {}),
+                     "error": error})
+    return rows
