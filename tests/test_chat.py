@@ -29,6 +29,7 @@ from engine.service import Actor
 from notifications import chat
 from notifications.chat_delivery import deliver_chat
 from notifications.chat_models import ChatHook, ChatMessage, ChatStatus
+from notifications.models import Notification
 from notifications.notes import add_note
 from notifications.scheduler import deliver_job
 from notifications.tick import run_tick
@@ -255,3 +256,23 @@ def test_official_addresses_are_accepted_and_only_admins_configure(world):
                           "?key=k", secret=None, hosts=chat.DEFAULT_HOSTS)
     assert chat.allowed_hosts({"DUBAN_WEBHOOK_HOSTS": " a.example.cn , b:8443"}) == (
         "a.example.cn", "b:8443")
+
+
+@pytest.mark.slow
+def test_every_note_of_the_unit_reaches_its_group_once_up_to_the_notice(world, robot):
+    rt = world
+    robot.start()
+    _hook(rt, robot, "hefei", "wecom", path="/cgi-bin/webhook/send?key=k1")
+    day = datetime(2018, 5, 30, 8, 0, tzinfo=CHINA_TZ)
+    while day.date() <= datetime(2018, 9, 7).date():  # nobody acts: the 督办通知 on 09-07
+        rt.clock.set(day)
+        assert all(n >= 0 for n in run_tick(rt).counts.values())
+        day += timedelta(days=1)
+    run_tick(rt)
+    with rt.sessions() as s:
+        notes = {n.dedupe_key: n.title for n in s.scalars(
+            select(Notification).where(Notification.unit_id == "hefei"))}
+    titles = [p["body"]["markdown"]["content"].split("\n")[0][4:] for p in robot.posts]
+    assert sorted(titles) == sorted(notes.values())  # each note once, nothing of other units
+    assert len([t for t in titles if t.startswith("【督办通知】")]) == 1
+    assert {k.split(":")[0] for k in notes} >= {"assigned", "reminder", "urge", "notice"}
