@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -68,22 +69,30 @@ def _announce(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
         claim.commit()
         return 0
     if first.kind == facts.ASSIGNED:
-        message = _assigned(s, names, group)
+        msg = _assigned(s, names, group)
     elif first.kind == facts.EXTENSION:
-        message = _extension(s, names, first)
+        msg = _extension(s, first)
     else:
-        message = _review(s, names, first)
-    key, kind, subject, body, link, related, office = message
-    text = f"{names.get(first.unit_id, first.unit_id)}：\n\n{body}\n" \
-           f"{signature(names, office, today(clock))}"
-    notify(s, clock, to, key=key, unit_id=first.unit_id, kind=kind, subject=subject,
-           text=text, link=link, related=related)
+        msg = _review(s, first)
+    text = (f"{names.get(first.unit_id, first.unit_id)}：\n\n{msg.body}\n"
+            f"{signature(names, msg.office, today(clock))}")
+    notify(s, clock, to, key=msg.key, unit_id=first.unit_id, kind=msg.kind,
+           subject=msg.subject, text=text, link=msg.link, related=msg.related)
     claim.commit()
     return 1
 
 
-Message = tuple[str, str, str, str, str, tuple[str, int], str]
-# (dedupe key, kind, subject, body, link, related, supervising office)
+@dataclass(frozen=True)
+class Message:
+    """One outcome as the unit reads it (the addressee line and signature are added)."""
+
+    key: str
+    kind: str
+    subject: str
+    body: str
+    link: str
+    related: tuple[str, int]
+    office: str  # the supervising unit, who signs
 
 
 def _day(at: datetime) -> date:
@@ -98,7 +107,7 @@ def _due(day: date | None) -> str:
     return cn_date(day) if day else "长期推进（无截止日期）"
 
 
-def _review(s: Session, names: dict[str, str], event: Row[Any]) -> Message:
+def _review(s: Session, event: Row[Any]) -> Message:
     review = s.get(Review, event.payload["review_id"])
     inst = s.get(Instance, event.instance_id)
     assert review is not None and inst is not None
@@ -109,17 +118,17 @@ def _review(s: Session, names: dict[str, str], event: Row[Any]) -> Message:
         body = (f"你单位报送的{_what(inst)}办理情况和佐证材料已于{when}审核通过，该事项办结销号。"
                 + (f"\n审核意见：{review.reason}" if review.reason else "")
                 + f"\n\n办理记录见督办系统（事项 #{item}）。")
-        return (f"approved:{review.id}", "approved", subject, body, f"/items/{item}",
-                ("work_item", item), inst.task.supervisor_unit_id)
+        return Message(f"approved:{review.id}", "approved", subject, body, f"/items/{item}",
+                       ("work_item", item), inst.task.supervisor_unit_id)
     subject = f"【退回】{_what(inst)}办理情况被退回，请补充完善后重新报送"
     body = (f"你单位报送的{_what(inst)}办理情况和佐证材料经审核未通过，于{when}退回。\n"
             f"退回理由：{review.reason}\n\n请按退回理由补充完善后重新报送，办理时限为"
             f"{_due(inst.due_date)}。\n\n请登录督办系统办理（待办事项 #{item}）。")
-    return (f"returned:{review.id}", "returned", subject, body, f"/items/{item}",
-            ("work_item", item), inst.task.supervisor_unit_id)
+    return Message(f"returned:{review.id}", "returned", subject, body, f"/items/{item}",
+                   ("work_item", item), inst.task.supervisor_unit_id)
 
 
-def _extension(s: Session, names: dict[str, str], event: Row[Any]) -> Message:
+def _extension(s: Session, event: Row[Any]) -> Message:
     req = s.get(ExtensionRequest, event.payload["request_id"])
     inst = s.get(Instance, event.instance_id)
     assert req is not None and inst is not None and req.decided_at is not None
@@ -137,8 +146,9 @@ def _extension(s: Session, names: dict[str, str], event: Row[Any]) -> Message:
                 f"{cn_date(req.requested_due_date)}）已于{decided}审批，未予批准，办理时限仍为"
                 f"{_due(inst.due_date)}。{note}\n\n"
                 f"请按时办结并报送佐证材料（待办事项 #{req.work_item_id}）。")
-    return (f"extension:{req.id}", "extension", subject, body, f"/items/{req.work_item_id}",
-            ("work_item", req.work_item_id), inst.task.supervisor_unit_id)
+    return Message(f"extension:{req.id}", "extension", subject, body,
+                   f"/items/{req.work_item_id}", ("work_item", req.work_item_id),
+                   inst.task.supervisor_unit_id)
 
 
 def _assigned(s: Session, names: dict[str, str], group: Sequence[Row[Any]]) -> Message:
@@ -157,5 +167,5 @@ def _assigned(s: Session, names: dict[str, str], group: Sequence[Row[Any]]) -> M
     subject = f"【新交办任务】你单位有{len(group)}项新的督办事项"
     body = ("以下督办事项已交办你单位，请及时办理，按时报送办理情况和佐证材料：\n"
             + "\n".join(lines) + "\n\n请登录督办系统查看待办事项。")
-    return (f"assigned:{first.unit_id}:{first.work_item_id}", "assigned", subject, body,
-            "/inbox", ("work_item", first.work_item_id), office)
+    return Message(f"assigned:{first.unit_id}:{first.work_item_id}", "assigned", subject, body,
+                   "/inbox", ("work_item", first.work_item_id), office)
