@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import bpmn, instances
+from engine import bpmn, instances, outcomes
 from engine.clock import Clock, ManualClock, today, use_clock
 from engine.errors import ConflictError, DubanError
 from engine.models import (
@@ -58,7 +58,8 @@ def _start_cycle(s: Session, clock: Clock, cycle: Cycle) -> int:
             continue
         try:
             with s.begin_nested():
-                instances.start_instance(s, clock, task, cycle, unit_id, spec)
+                inst = instances.start_instance(s, clock, task, cycle, unit_id, spec)
+                outcomes.assigned(s, clock, inst)
             count += 1
         except IntegrityError:
             log.info("instance for %s/%s/%s started elsewhere", task.number, cycle.label, unit_id)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import access, audit, bpmn, instances
+from engine import access, audit, bpmn, instances, outcomes
 from engine.access import Action, Actor
 from engine.clock import Clock, ManualClock, overdue_from, today, use_clock
 from engine.errors import (
@@ -190,15 +190,17 @@ def review(s: Session, clock: Clock, actor: Actor, item_id: int, *, approve: boo
     evidence = s.scalars(select(Evidence).where(Evidence.instance_id == inst.id,
                                                 Evidence.unit_id == inst.lead_unit_id)
                          .order_by(Evidence.id.desc())).first()  # the lead's, not a contribution
-    s.add(Review(instance_id=inst.id, work_item_id=item.id, reviewer_id=actor.user_id,
-                 evidence_id=evidence.id if evidence else None, approved=approve,
-                 reason=reason, reviewed_at=now))
+    decision = Review(instance_id=inst.id, work_item_id=item.id, reviewer_id=actor.user_id,
+                      evidence_id=evidence.id if evidence else None, approved=approve,
+                      reason=reason, reviewed_at=now)
+    s.add(decision)
     before = _snapshot(item)
     item.status, item.closed_at, item.updated_at = ItemStatus.CLOSED, now, now
     if lead is not None and not approve:
         lead.return_reason = reason
     _advance(s, clock, inst, item, {"decision": "approve" if approve else "return",
                                     "reason": reason or ""})
+    outcomes.reviewed(s, clock, inst, decision)
     audit.record(s, clock, actor=actor.username, action="approve" if approve else "return",
                  object_type="work_item", object_id=str(item.id), before=before,
                  after={**_snapshot(item), "reason": reason, "instance": inst.id})
@@ -270,6 +272,7 @@ def decide_extension(s: Session, clock: Clock, actor: Actor, request_id: int, *,
     if approve:
         req.decided_due_date = new_due
         _move_due_date(s, clock, inst, new_due)
+    outcomes.extension_decided(s, clock, inst, req)
     audit.record(s, clock, actor=actor.username,
                  action="approve_extension" if approve else "reject_extension",
                  object_type="extension", object_id=str(req.id),

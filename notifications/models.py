@@ -111,4 +111,4 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-from notifications import assessment_models  # noqa: E402,F401  (its tables on Base)
+from notifications import assessment_models, chat_models  # noqa: E402,F401  (tables on Base)

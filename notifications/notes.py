@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.blobs import insert_ignoring
 from engine.clock import Clock, today
 from engine.units import unit_names
+from notifications.chat import queue_for_note
 from notifications.mail import enqueue
 from notifications.models import Notification
 from notifications.recipients import Recipients
@@ -45,11 +46,15 @@ def existing_keys(s: Session, keys: Sequence[str]) -> set[str]:
 
 def add_note(s: Session, now: datetime, *, key: str, unit_id: str, kind: str, title: str,
              body: str, link: str | None) -> bool:
-    """Insert the in-app note for ``key`` once; False when it was already there."""
+    """Insert the in-app note for ``key`` once, and queue it for the unit's group-chat robots
+    (notifications.chat); False when it was already there."""
     stmt = insert_ignoring(s, Notification, "dedupe_key").values(
         unit_id=unit_id, kind=kind, title=title, body=body, link=link, dedupe_key=key,
         created_at=now)
-    return s.execute(stmt.returning(Notification.id)).scalar_one_or_none() is not None
+    if s.execute(stmt.returning(Notification.id)).scalar_one_or_none() is None:
+        return False
+    queue_for_note(s, now, key=key, unit_id=unit_id, kind=kind, title=title, body=body)
+    return True
 
 
 def notify(s: Session, clock: Clock, to: Recipients, *, key: str, unit_id: str, kind: str,

@@ -34,7 +34,7 @@ from engine.clock import SystemClock
 from engine.runtime import Runtime
 from notifications.delivery import DeliveryReport
 from notifications.locks import SchedulerBusyError, send_lock
-from notifications.tick import run_tick, step_deliver
+from notifications.tick import run_tick, step_announce, step_deliver, step_deliver_chat
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +60,42 @@ def tick_job(rt: Runtime) -> None:
 
 
 def deliver_job(rt: Runtime) -> None:
-    """Send what is due in the outbox, unless a tick is running (it delivers itself)."""
+    """Announce new outcomes, then send what is due in the outbox, unless a tick is running
+    (it does both itself); each part in its own ``try``, so one failing never stops the other."""
     try:
         with send_lock(rt) as ours:
             if not ours:
                 log.debug("outbox delivery skipped: a tick is running")
                 return
-            report = step_deliver(rt)
+            _announce(rt)
+            try:
+                report = step_deliver(rt)
+            finally:
+                _deliver_chat(rt)
         if report.as_dict() != DeliveryReport().as_dict():
             log.info("outbox: %s", report, extra=report.as_dict())
     except Exception:  # noqa: BLE001 - see tick_job
         log.exception("outbox delivery failed")
+
+
+def _deliver_chat(rt: Runtime) -> None:
+    """The group-chat robots, after the mail and whatever became of it."""
+    try:
+        sent = step_deliver_chat(rt)
+        if sent:
+            log.info("chat messages sent: %d", sent, extra={"count": sent})
+    except Exception:  # noqa: BLE001 - one channel never stops another
+        log.exception("chat delivery failed")
+
+
+def _announce(rt: Runtime) -> None:
+    """Outcomes (returned, approved, extensions, new assignments) within a minute."""
+    try:
+        count = step_announce(rt)
+        if count:
+            log.info("outcomes announced: %d", count, extra={"count": count})
+    except Exception:  # noqa: BLE001 - mail already queued must still go out
+        log.exception("announcing outcomes failed")
 
 
 def _shutdown(scheduler: BaseScheduler, wait: bool = True) -> None:

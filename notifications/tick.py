@@ -19,7 +19,7 @@ from engine.clock import ManualClock, today
 from engine.config import SchedulerKnobs
 from engine.errors import DubanError
 from engine.runtime import Runtime
-from notifications import bulletins, notices, reminders
+from notifications import bulletins, notices, outcomes, reminders
 from notifications.delivery import DeliveryReport, deliver_report
 from notifications.documents import Contact
 from notifications.locks import tick_lock
@@ -89,6 +89,11 @@ def now_once(rt: Runtime) -> ManualClock:
     return ManualClock(rt.clock.now())
 
 
+def step_announce(rt: Runtime) -> int:
+    """Tell units of review results, extension decisions and new assignments."""
+    return outcomes.announce(rt.sessions, now_once(rt))
+
+
 def step_remind(rt: Runtime) -> int:
     """Reminders before due dates (T-7, T-1 by default)."""
     return reminders.remind(rt.sessions, now_once(rt), settings(rt).reminder)
@@ -125,15 +130,25 @@ def step_deliver(rt: Runtime) -> DeliveryReport:
                           wall=rt.wall_clock, policy=policy)
 
 
+def step_deliver_chat(rt: Runtime) -> int:
+    """Post the group-chat robots' messages (after the mail: a dead robot never delays it)."""
+    from notifications.chat_delivery import deliver_chat
+
+    policy = RetryPolicy.from_days(rt.config.mail_retry_days)
+    return deliver_chat(rt.sessions, rt.clock, wall=rt.wall_clock, policy=policy).sent
+
+
 STEPS: list[tuple[str, Step]] = [
     ("open_cycles", step_open_cycles),
     ("fire_timers", step_fire_timers),
+    ("announce", step_announce),
     ("remind", step_remind),
     ("mark_overdue", step_mark_overdue),
     ("escalate", step_escalate),
     ("bulletins", step_bulletins),
     ("prune_uploads", step_prune_uploads),
     ("deliver", step_deliver),
+    ("deliver_chat", step_deliver_chat),
 ]
 
 

@@ -218,13 +218,14 @@ def test_extension_moves_due_date_and_timer(rt):
         assert inst.due_date == date(2018, 9, 30) and inst.original_due_date == date(2018, 8, 30)
         assert s.get(WorkItem, item.id).due_date == date(2018, 9, 30)
         keys = set(s.scalars(select(EngineEvent.dedupe_key).where(
-            EngineEvent.instance_id == inst.id)))
+            EngineEvent.instance_id == inst.id, EngineEvent.kind.like("escalation:%"))))
         assert keys == set()
     rt.clock.advance(timedelta(days=31))  # 2018-10-01
     fire_due_timers(rt.sessions, rt.clock)
     with rt.sessions() as s:
         assert s.scalar(select(func.count(EngineEvent.id)).where(
-            EngineEvent.instance_id == item.instance_id)) == 1
+            EngineEvent.instance_id == item.instance_id,
+            EngineEvent.kind.like("escalation:%"))) == 1
 
 
 def test_review_items_belong_to_supervisors_only(rt):

@@ -201,3 +201,25 @@ def overdue_units_as_of(obligations: list[Obligation], as_of: date) -> dict[str,
         if due is not None and due < as_of:
             found[ob.unit_id] += 1
     return dict(found)
+
+
+def outcome_messages(s: Session) -> dict[str, str]:
+    """dedupe key -> unit of every outcome message the rules ask for (docs/mail.md, Outcomes):
+    one per review (approved / returned) and per decided extension, to the lead unit; one per
+    unit for the obligations (lead or supporting items) that appeared at one instant."""
+    lead = {inst: unit for inst, unit in s.execute(
+        select(WorkItem.instance_id, WorkItem.unit_id).where(WorkItem.role == ItemRole.LEAD))}
+    found: dict[str, str] = {}
+    for rid, inst, ok in s.execute(select(Review.id, Review.instance_id, Review.approved)):
+        found[f"{'approved' if ok else 'returned'}:{rid}"] = lead[inst]
+    for ext in s.scalars(select(ExtensionRequest).where(
+            ExtensionRequest.status != ExtensionStatus.PENDING)):
+        found[f"extension:{ext.id}"] = ext.unit_id
+    first: dict[tuple[str, datetime], int] = {}
+    for item_id, unit, created in s.execute(
+            select(WorkItem.id, WorkItem.unit_id, WorkItem.created_at)
+            .where(WorkItem.role != ItemRole.SUPERVISOR).order_by(WorkItem.id)):
+        first.setdefault((unit, created), item_id)
+    for (unit, _), item_id in first.items():
+        found[f"assigned:{unit}:{item_id}"] = unit
+    return found

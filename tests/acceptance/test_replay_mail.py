@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from datetime import date
 from email.utils import getaddresses, parsedate_to_datetime
 
+import replay_facts
 from conftest import Replay
 from replay_readers import Mail
 from sqlalchemy import func, select
@@ -16,12 +17,19 @@ from sqlalchemy.orm import selectinload
 from engine.clock import CHINA_TZ
 from engine.config import Config
 from engine.models import Instance, ItemStatus, Role, Unit, User, WorkItem
-from notifications.models import Document, DocumentKind, OutboxMessage, OutboxStatus
+from notifications.models import (
+    Document,
+    DocumentKind,
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+)
 from simulator.replay import SIM_DOMAIN
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SUPERVISOR = f"duchao@{SIM_DOMAIN}"
 RENAMED = ("jxw", "jrb")
+OUTCOMES = ("returned", "approved", "extension", "assigned")
 
 
 def liaison(unit: str) -> str:
@@ -90,7 +98,7 @@ def _expected_recipients(replay: Replay) -> dict[str, tuple[set[str], set[str]]]
         doc_unit = {d.id: d.unit_id for d in s.scalars(select(Document))}
     found: dict[str, tuple[set[str], set[str]]] = {}
     for key, kind, related in rows:
-        if kind in ("reminder", "urge"):
+        if kind in ("reminder", "urge", *OUTCOMES):
             found[key] = ({liaison(item_unit[int(str(related))])}, set())
         elif kind == "notice":
             found[key] = ({liaison(str(doc_unit[int(str(related))]))}, {SUPERVISOR})
@@ -138,7 +146,7 @@ def test_notices_and_bulletins_carry_their_pdf(replay: Replay, mails: list[Mail]
         docs = {str(d.id): (d.kind, d.number, d.pdf_sha256) for d in s.scalars(select(Document))}
     for m in mails:
         row = outbox[m.key]
-        if row.kind in ("reminder", "urge"):
+        if row.kind in ("reminder", "urge", *OUTCOMES):
             assert m.attachments == (), m.key
             continue
         kind, number, digest = docs[str(row.related_id)]
@@ -166,3 +174,19 @@ def test_mail_names_renamed_units_by_their_name_of_the_day(
                 if today in m.text:
                     checked.add((unit.id, day >= date(2018, 10, 26)))
     assert {("jxw", False), ("jxw", True)} <= checked
+
+
+def test_every_outcome_reached_its_unit_once(replay: Replay, mails: list[Mail]) -> None:
+    """Each review, extension decision and new assignment: one note and one mail, to the
+    unit's liaison only (the oracle rebuilds the keys from the reviews, extensions and items)."""
+    with replay.sessions() as s:
+        want = replay_facts.outcome_messages(s)
+        notes = {str(n.dedupe_key): n.unit_id for n in s.scalars(
+            select(Notification).where(Notification.kind.in_(OUTCOMES)))}
+    assert {k.split(":")[0] for k in want} == set(OUTCOMES)
+    assert notes == want
+    arrived = Counter(m.key for m in mails if m.key.split(":")[0] in OUTCOMES)
+    assert set(arrived) == set(want) and set(arrived.values()) == {1}
+    for m in mails:
+        if m.key in want:
+            assert m.rcpt_tos == (liaison(want[m.key]),), m.key

@@ -206,3 +206,26 @@ def test_outbox_alerts_the_admin_and_retries_all_failed(app: Flask, rt: Runtime)
     again = client.post("/admin/outbox/retry-all", data={"csrf_token": tok(client)},
                         follow_redirects=True).get_data(as_text=True)
     assert "没有发送失败的邮件" in again
+
+
+def test_group_chat_robots_are_registered_checked_and_stopped(app: Flask, rt: Runtime) -> None:
+    from notifications.chat_models import ChatHook
+
+    client = app.test_client()
+    do_login(client, "admin")
+    bad = client.post("/admin/chat/new", data={
+        "csrf_token": tok(client), "unit_id": "hefei", "kind": "wecom",
+        "url": "https://evil.example.com/cgi-bin/webhook/send?key=k"}, follow_redirects=True)
+    assert "不在允许范围内" in bad.get_data(as_text=True)
+    good = client.post("/admin/chat/new", data={
+        "csrf_token": tok(client), "unit_id": "hefei", "kind": "dingtalk",
+        "url": "https://oapi.dingtalk.com/robot/send?access_token=secrettoken",
+        "secret": "SEC123"}, follow_redirects=True).get_data(as_text=True)
+    assert "群机器人已登记" in good and "钉钉自定义机器人（加签）" in good
+    assert "secrettoken" not in good and "access_token=secr…" in good and "SEC123" not in good
+    with rt.sessions() as s:
+        [hook] = s.scalars(select(ChatHook)).all()
+        assert hook.unit_id == "hefei" and hook.active and hook.secret == "SEC123"
+    client.post(f"/admin/chat/{hook.id}/active", data={"csrf_token": tok(client)})
+    with rt.sessions() as s:
+        assert s.get(ChatHook, hook.id).active is False

@@ -217,3 +217,50 @@ def retry_all() -> Response:
     flash(f"已将 {done} 封发送失败的邮件重新排队。" if done else "没有发送失败的邮件。",
           "success" if done else "error")
     return redirect(url_for(".outbox"))
+
+
+@bp.route("/chat")
+@role_required(Role.ADMIN)
+def chat_hooks() -> str:
+    """Each unit's group-chat robots (企业微信 / 钉钉): address, kind, what they sent."""
+    from notifications import chat
+
+    s = db()
+    return render_template("admin/chat.html", hooks=chat.overview(s),
+                           names=unit_names(s, today_date()), confirm=ConfirmForm(),
+                           hosts=chat.allowed_hosts({**runtime().config.env,
+                                                     **runtime().config.extra}),
+                           title="群机器人")
+
+
+@bp.route("/chat/new", methods=["POST"])
+@role_required(Role.ADMIN)
+def add_chat_hook() -> Response:
+    """Register a robot for a unit; a bad address is refused with its reason."""
+    from notifications import chat
+
+    _confirmed()
+    form = request.form
+    hosts = chat.allowed_hosts({**runtime().config.env, **runtime().config.extra})
+    act(lambda: chat.add_hook(db(), clock(), actor(), unit_id=form.get("unit_id", ""),
+                              kind=form.get("kind", ""), url=form.get("url", ""),
+                              secret=form.get("secret") or None, hosts=hosts),
+        "群机器人已登记，此后该单位的通知同时推送到群内。")
+    return redirect(url_for(".chat_hooks"))
+
+
+@bp.route("/chat/<int:hook_id>/active", methods=["POST"])
+@role_required(Role.ADMIN)
+def toggle_chat_hook(hook_id: int) -> Response:
+    """Stop or resume a robot."""
+    from notifications import chat
+    from notifications.chat_models import ChatHook
+
+    _confirmed()
+    hook = db().get(ChatHook, hook_id)
+    if hook is None:
+        abort(404)
+    done = act(lambda: chat.set_hook_active(db(), clock(), actor(), hook_id, not hook.active))
+    if done is not None:
+        flash(f"群机器人已{'启用' if done.active else '停用'}。", "success")
+    return redirect(url_for(".chat_hooks"))
