@@ -23,9 +23,24 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.clock import Clock, overdue_from
-from engine.errors import ConflictError, TransitionError
-from engine.models import EscalationLevel, ItemRole, ItemStatus, Transition, WorkItem
+from engine import access, audit
+from engine.access import Actor
+from engine.clock import CHINA_TZ, Clock, overdue_from, today
+from engine.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    TransitionError,
+    ValidationError,
+)
+from engine.models import (
+    EscalationLevel,
+    Interview,
+    ItemRole,
+    ItemStatus,
+    Transition,
+    WorkItem,
+)
 
 OPEN, RETURNED, SUBMITTED = ItemStatus.OPEN, ItemStatus.RETURNED, ItemStatus.SUBMITTED
 CLOSED, CANCELLED = ItemStatus.CLOSED, ItemStatus.CANCELLED
@@ -202,3 +217,56 @@ def history(s: Session, item_ids: Iterable[int]) -> list[Transition]:
     return list(s.scalars(select(Transition).where(
         Transition.object_type == "work_item", Transition.object_id.in_(keys))
         .order_by(Transition.at, Transition.id))) if keys else []
+
+
+# ---------------------------------------------------------------- 约谈
+MAX_SUMMARY = 20_000
+
+
+def record_interview(s: Session, clock: Clock, actor: Actor, item_id: int, *, held_on: date,
+                     interviewee: str, summary: str) -> Interview:
+    """约谈: a supervisor records a meeting held with the unit's principal about a lead item
+    past its 二次督办 (principal or criticized); the item moves to interviewed, audited."""
+    if not access.may_urge(actor):
+        raise PermissionDeniedError("只有督查人员可以记录约谈")
+    item = s.get(WorkItem, item_id)
+    if item is None:
+        raise NotFoundError(f"事项 #{item_id} 不存在")
+    who, text = (interviewee or "").strip(), (summary or "").strip()
+    if not who or len(who) > 200:
+        raise ValidationError("请填写被约谈人（姓名、职务），不超过 200 字")
+    if not text or len(text) > MAX_SUMMARY:
+        raise ValidationError(f"请填写约谈情况，不超过 {MAX_SUMMARY} 字")
+    if held_on > today(clock):
+        raise ValidationError(f"约谈日期不能晚于今天（{today(clock).isoformat()}）")
+    check_level(item.id, item.role, item.escalation, Level.INTERVIEWED)
+    since = reached_by(s, item.id, Level.PRINCIPAL)
+    if since is not None and held_on < since:
+        raise ValidationError(f"约谈日期不能早于二次督办的日期（{since.isoformat()}）")
+    iv = Interview(work_item_id=item.id, unit_id=item.unit_id, held_on=held_on,
+                   interviewee=who, summary=text, recorded_by=actor.username,
+                   recorded_at=clock.now())
+    s.add(iv)
+    s.flush()
+    raise_level(s, clock, item.id, Level.INTERVIEWED, actor=actor.username,
+                reason=f"约谈{who}（{held_on.isoformat()}）", ref=("interview", iv.id))
+    audit.record(s, clock, actor=actor.username, action="interview", object_type="work_item",
+                 object_id=str(item.id), before={"escalation": Level.PRINCIPAL},
+                 after={"interview": iv.id, "held_on": held_on, "interviewee": who})
+    return iv
+
+
+def reached_by(s: Session, item_id: int, level: EscalationLevel) -> date | None:
+    """The day (China time) the item last moved into ``level``; None if it never did."""
+    at = s.scalar(select(Transition.at).where(
+        Transition.object_type == "work_item", Transition.object_id == item_id,
+        Transition.field == "escalation", Transition.to_state == level.value)
+        .order_by(Transition.at.desc(), Transition.id.desc()).limit(1))
+    return at.astimezone(CHINA_TZ).date() if at is not None else None
+
+
+def interviews(s: Session, item_ids: Iterable[int]) -> list[Interview]:
+    """The 约谈 recorded on these items, in order."""
+    keys = list(item_ids)
+    return list(s.scalars(select(Interview).where(Interview.work_item_id.in_(keys))
+                          .order_by(Interview.held_on, Interview.id))) if keys else []

@@ -106,9 +106,12 @@ def issue_document(s: Session, clock: Clock, *, kind: DocumentKind, office: str,
     raise ConflictError(f"公文编号分配失败（{office} {issued_on.year}），请稍后重试")
 
 
+PDF_NAMES = {DocumentKind.NOTICE: "督办通知", DocumentKind.PRINCIPAL: "二次督办通知"}
+
+
 def pdf_name(kind: DocumentKind, number: str) -> str:
     """The attachment's file name: 督办通知（皖经信督〔2018〕3号）.pdf."""
-    return f"{'督办通知' if kind is DocumentKind.NOTICE else '通报'}（{number}）.pdf"
+    return f"{PDF_NAMES.get(kind, '通报')}（{number}）.pdf"
 
 
 # ---------------------------------------------------------------- the 督办 level
