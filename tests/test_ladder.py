@@ -170,5 +170,6 @@ def _check_bulletin(rt) -> None:
         criticized = text[text.index("予以通报批评："):text.index("限期整改到位")]
         assert "阜阳市人民政府（任务1，皖政督〔2018〕" in criticized
         assert "淮北" not in criticized and "淮南" not in criticized
-        assert "约谈了以下单位有关负责同志：淮北市人民政府李四（市长）（任务1，2018年9月20日）" in text
+        met = "约谈了以下单位有关负责同志：淮北市人民政府李四（市长）（任务1，2018年9月20日）"
+        assert met in text
         assert s.get(WorkItem, _lead(rt, 1, MET).id).escalation is EscalationLevel.INTERVIEWED
