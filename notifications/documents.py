@@ -89,43 +89,6 @@ class NoticeDoc:
             raise ValidationError(f"督办通知 {self.number}：答复时限必须至少为 1 个工作日")
 
 
-@dataclass(frozen=True)
-class EarlierNotice:
-    """An item of a second notice: the item, and the 督办通知 whose reply deadline passed."""
-
-    item: NoticeItem
-    notice_number: str
-    notice_on: date
-    reply_by: date
-
-
-@dataclass(frozen=True)
-class SecondNoticeDoc:
-    """二次督办通知: to the principal (主要负责同志) of a unit that let the reply deadline of
-    its 督办通知 pass without a reply."""
-
-    number: str
-    office: str
-    unit: str                      # the unit's name valid on issued_on
-    issued_on: date
-    policy_title: str
-    items: Sequence[EarlierNotice]
-    reply_within_working_days: int
-    reply_by: date
-    contact: Contact | None = None
-    cc: Sequence[str] = ()
-    title: str = "关于督促办理逾期任务的二次督办通知"
-
-    @property
-    def addressee(self) -> str:
-        """主送: the unit's principal."""
-        return f"{self.unit}主要负责同志"
-
-    def __post_init__(self) -> None:
-        if not self.items:
-            raise ValidationError(f"二次督办通知 {self.number}：没有未答复的督办事项")
-
-
 # ---------------------------------------------------------------- bulletins
 def share(part: int, whole: int) -> Decimal | None:
     """``part`` as a percentage of ``whole`` (unrounded); None when ``whole`` is 0."""
@@ -280,12 +243,6 @@ def render_notice_html(doc: NoticeDoc) -> str:
                    masthead=doc.masthead or f"{doc.office}督查文件", annexes=[])
 
 
-def render_second_notice_html(doc: SecondNoticeDoc) -> str:
-    """The second notice as a standalone HTML page."""
-    return _render("principal.html", doc, title=doc.title, signed_on=doc.issued_on,
-                   masthead=f"{doc.office}督查文件", annexes=[])
-
-
 def render_bulletin_html(doc: BulletinDoc) -> str:
     """The bulletin as a standalone HTML page, annexes and chart included."""
     ranked = rank_cities(doc.units)
@@ -333,8 +290,7 @@ def _unit_total(rows: Sequence[UnitRow]) -> UnitRow:
                    sum(r.closed_on_time for r in rows), sum(r.overdue for r in rows))
 
 
-def _render(template: str, doc: NoticeDoc | BulletinDoc | SecondNoticeDoc,
-            **context: Any) -> str:
+def _render(template: str, doc: NoticeDoc | BulletinDoc, **context: Any) -> str:
     """Fill a template; the masthead is sized to fit the type area."""
     masthead: str = context["masthead"]
     size = min(MASTHEAD_MAX_MM, TEXT_WIDTH_MM * 0.92 / max(len(masthead), 1))
@@ -472,11 +428,6 @@ def render_pdf(html: str) -> bytes:
 def notice_pdf(doc: NoticeDoc) -> bytes:
     """The notice as PDF bytes."""
     return render_pdf(render_notice_html(doc))
-
-
-def second_notice_pdf(doc: SecondNoticeDoc) -> bytes:
-    """The second notice as PDF bytes."""
-    return render_pdf(render_second_notice_html(doc))
 
 
 def bulletin_pdf(doc: BulletinDoc) -> bytes:

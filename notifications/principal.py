@@ -41,6 +41,7 @@ from notifications.mail import enqueue
 from notifications.models import Document, DocumentKind
 from notifications.notes import add_note, signature
 from notifications.notices import Draft, EscalationRule, issue_document, pdf_name
+from notifications.principal_doc import EarlierNotice, SecondNoticeDoc, second_notice_pdf
 from notifications.recipients import Recipients
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
     policy = s.get(Policy, policy_id)
     assert policy is not None
     names = unit_names(s, day)
-    items = [documents.EarlierNotice(
+    items = [EarlierNotice(
         documents.NoticeItem(r["number"], r["title"], r["label"], r["due_date"],
                              (day - r["due_date"]).days,
                              cal.working_days_between(r["due_date"], day)),
@@ -125,12 +126,12 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
     reply_by = cal.add_working_days(day, rule.reply_working_days)
 
     def build(number: str, _issue: int) -> Draft:
-        doc = documents.SecondNoticeDoc(
+        doc = SecondNoticeDoc(
             number=number, office=names[policy.supervisor_unit_id], unit=names[unit_id],
             issued_on=day, policy_title=policy.title, items=items,
             reply_within_working_days=rule.reply_working_days, reply_by=reply_by,
             contact=rule.contact, cc=rule.cc)
-        return Draft(doc.title, documents.second_notice_pdf(doc),
+        return Draft(doc.title, second_notice_pdf(doc),
                      {"items": [r["id"] for r in rows], "addressee": doc.addressee,
                       "notices": sorted({r["notice"].id for r in rows}),
                       "reply_by": reply_by.isoformat()})
@@ -152,7 +153,7 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
 
 
 def _send(s: Session, clock: Clock, doc: Document, names: dict[str, str],
-          items: list[documents.EarlierNotice], office_unit_id: str) -> None:
+          items: list[EarlierNotice], office_unit_id: str) -> None:
     """The in-app note and the mail with the PDF to the unit, the office in copy."""
     assert doc.unit_id is not None
     to = Recipients(s, doc.issued_on)
