@@ -30,6 +30,7 @@ from engine.config import Config  # noqa: E402
 from engine.db import Base, make_engine, session_factory  # noqa: E402
 from engine.models import (  # noqa: E402
     Cycle,
+    EscalationLevel,
     Instance,
     InstanceStatus,
     ItemRole,
@@ -100,7 +101,9 @@ def fill(rt: Runtime, n_items: int) -> None:
         items = [dict(instance_id=i, task_name="submit", unit_id=u, role=ItemRole.LEAD,
                       title="bench", due_date=d, status=_status(k), created_at=now,
                       updated_at=now, overdue_marked_at=now if d < DAY - timedelta(days=1)
-                      else None) for k, (i, u, d) in enumerate(ids)]
+                      else None, escalation=EscalationLevel.URGED
+                      if d < DAY - timedelta(days=1) else EscalationLevel.NONE)
+                 for k, (i, u, d) in enumerate(ids)]
         for start in range(0, len(items), 10_000):
             conn.execute(insert(WorkItem), items[start:start + 10_000])
         _sent_before(s, now)

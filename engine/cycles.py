@@ -87,7 +87,9 @@ def fire_due_timers(sessions: sessionmaker[Session], clock: Clock, *, batch: int
 
 def _fire_one(s: Session, clock: Clock, inst_id: int, now: datetime) -> int:
     inst = instances.lock(s, inst_id)  # the actions' lock order: instance, then its items
-    timer = s.get(Timer, inst_id)
+    # read the row again: the instance's joined ``timer`` may predate the lock we waited for
+    timer = s.scalars(select(Timer).where(Timer.instance_id == inst_id)
+                      .execution_options(populate_existing=True)).first()
     if timer is None or timer.due_at > now:
         return 0
     if inst is None or inst.status is not InstanceStatus.RUNNING:

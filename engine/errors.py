@@ -53,6 +53,10 @@ class StateError(DubanError):
     """The object is not in a state that allows the action (a closed item, a decided request)."""
 
 
+class TransitionError(StateError):
+    """A status or escalation change the lifecycle's table does not allow (engine.lifecycle)."""
+
+
 class ConflictError(DubanError):
     """Someone else changed the object first (stale version); reload and try again."""
 

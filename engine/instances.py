@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import bpmn
+from engine import bpmn, lifecycle
 from engine.clock import CHINA_TZ, Clock, overdue_from, today
 from engine.errors import ConflictError, StateError
 from engine.models import (
@@ -37,6 +37,7 @@ from engine.units import unit_names
 from engine.workdays import default_calendar
 
 REVIEW_WORKING_DAYS = 5
+OVERDUE_CODE = "overdue"  # the deadline timer's escalation: the sweep owns this fact
 _ROLE = {"lead": ItemRole.LEAD, "supporting": ItemRole.SUPPORTING,
          "supervisor": ItemRole.SUPERVISOR}
 
@@ -126,8 +127,12 @@ def save(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
 
 
 def sync(s: Session, clock: Clock, inst: Instance, wf: BpmnWorkflow, *, persist: bool = True,
-         escalations: Iterable[str] = ()) -> None:
-    """Bring work items, status, the timer row and events in line with the workflow."""
+         escalations: Iterable[str] = (), actor: str = "system") -> None:
+    """Bring work items, status, the timer row and events in line with the workflow.
+
+    Item statuses change through engine.lifecycle (checked and recorded). The deadline
+    timer's ``overdue`` escalation is not turned into an event: the overdue sweep is the one
+    source of "overdue" (docs/scheduler.md)."""
     now = clock.now()
     existing = {(w.task_name, w.unit_id): w for w in s.scalars(
         select(WorkItem).where(WorkItem.instance_id == inst.id))} if inst.id else {}
@@ -141,18 +146,21 @@ def sync(s: Session, clock: Clock, inst: Instance, wf: BpmnWorkflow, *, persist:
             raise StateError(f"流程节点 {title} 无法确定办理单位")
         key = (task.task_spec.bpmn_id or task.task_spec.name, unit)
         ready_keys.add(key)
-        _upsert_item(s, inst, existing.get(key), key, role, title, str(task.id), now)
+        _upsert_item(s, clock, inst, existing.get(key), key, role, title, str(task.id), actor)
     closed = bpmn.is_closed(wf)
     for key, item in existing.items():
         if key in ready_keys:
             continue
         if item.status in ACTIONABLE:
-            item.status, item.updated_at = ItemStatus.CANCELLED, now
+            lifecycle.set_status(s, clock, item, ItemStatus.CANCELLED, actor=actor)
         elif closed and item.status is ItemStatus.SUBMITTED:
-            item.status, item.closed_at, item.updated_at = ItemStatus.CLOSED, now, now
+            lifecycle.set_status(s, clock, item, ItemStatus.CLOSED, actor=actor)
+            item.closed_at = now
     if closed and inst.status is not InstanceStatus.CLOSED:
         _close(inst, now)
     for code in escalations:
+        if code == OVERDUE_CODE:
+            continue
         raise_event(s, clock, kind=f"escalation:{code}", instance=inst,
                     key=f"escalation:{code}:{inst.id}:{inst.due_date}")
     _set_timer(s, inst, None if closed else bpmn.next_timer_at(wf))
@@ -160,21 +168,27 @@ def sync(s: Session, clock: Clock, inst: Instance, wf: BpmnWorkflow, *, persist:
         save(s, inst, wf)
 
 
-def _upsert_item(s: Session, inst: Instance, item: WorkItem | None, key: tuple[str, str],
-                 role: ItemRole, title: str, spiff_id: str, now: datetime) -> None:
+def _upsert_item(s: Session, clock: Clock, inst: Instance, item: WorkItem | None,
+                 key: tuple[str, str], role: ItemRole, title: str, spiff_id: str,
+                 actor: str) -> None:
+    now = clock.now()
     if item is None:
-        s.add(WorkItem(instance_id=inst.id, spiff_task_id=spiff_id, task_name=key[0],
+        new = WorkItem(instance_id=inst.id, spiff_task_id=spiff_id, task_name=key[0],
                        unit_id=key[1], role=role, title=title, due_date=_due_for(role, inst, now),
-                       status=ItemStatus.OPEN, created_at=now, updated_at=now))
+                       status=ItemStatus.OPEN, created_at=now, updated_at=now)
+        s.add(new)
+        lifecycle.created(s, clock, new, actor=actor)
         return
     if item.spiff_task_id == spiff_id and item.status in ACTIONABLE:
         return
     item.spiff_task_id, item.updated_at = spiff_id, now
     if role is ItemRole.SUPERVISOR:
-        item.status, item.closed_at = ItemStatus.OPEN, None
+        lifecycle.set_status(s, clock, item, ItemStatus.OPEN, actor=actor)
+        item.closed_at = None
         item.due_date = _due_for(role, inst, now)
     elif item.status not in ACTIONABLE:
-        item.status, item.closed_at = ItemStatus.RETURNED, None
+        lifecycle.set_status(s, clock, item, ItemStatus.RETURNED, actor=actor)
+        item.closed_at = None
 
 
 def _due_for(role: ItemRole, inst: Instance, now: datetime) -> date | None:

@@ -74,6 +74,28 @@ _ITEM_STATUS_LABELS = {ItemStatus.OPEN: "待办理", ItemStatus.RETURNED: "已�
 ACTIONABLE = (ItemStatus.OPEN, ItemStatus.RETURNED)
 
 
+class EscalationLevel(enum.StrEnum):
+    """How far an item has climbed the ladder for its current due date (engine.lifecycle)."""
+
+    NONE = "none"
+    URGED = "urged"              # 催办, the day after the due date
+    NOTICED = "noticed"          # 督办通知, N working days later
+    PRINCIPAL = "principal"      # 二次督办: the reply deadline passed without a reply
+    CRITICIZED = "criticized"    # 通报批评 in the next bulletin
+    INTERVIEWED = "interviewed"  # 约谈, recorded by a supervisor
+
+    @property
+    def label(self) -> str:
+        """The level in Chinese."""
+        return _LEVEL_LABELS[self]
+
+
+_LEVEL_LABELS = {EscalationLevel.NONE: "未升级", EscalationLevel.URGED: "已催办",
+                 EscalationLevel.NOTICED: "已发督办通知",
+                 EscalationLevel.PRINCIPAL: "已二次督办（主要负责同志）",
+                 EscalationLevel.CRITICIZED: "已通报批评", EscalationLevel.INTERVIEWED: "已约谈"}
+
+
 class InstanceStatus(enum.StrEnum):
     RUNNING = "running"
     CLOSED = "closed"
@@ -354,6 +376,9 @@ class WorkItem(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # written only by engine.lifecycle (with a Transition row), like ``status``
+    escalation: Mapped[EscalationLevel] = mapped_column(
+        _enum(EscalationLevel), default=EscalationLevel.NONE, server_default="none")
     instance: Mapped[Instance] = relationship()
     unit: Mapped[Unit] = relationship()
 
@@ -450,6 +475,41 @@ class EngineEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Transition(Base):
+    """One change of a work item's status or escalation level: from, to, when, who, why and the
+    fact behind it (a message key, a document, an interview). Written in the same transaction as
+    the change, by engine.lifecycle only; the "as of a day" readers replay these rows."""
+
+    __tablename__ = "transitions"
+    __table_args__ = (Index("ix_transitions_object", "object_type", "object_id", "at"),
+                      Index("ix_transitions_to", "field", "to_state", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(40))   # "work_item"
+    object_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(20))         # "status" | "escalation"
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    ref_type: Mapped[str | None] = mapped_column(String(40))
+    ref_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class Interview(Base):
+    """约谈: a supervisor's meeting with a unit's principal about an item past its 二次督办."""
+
+    __tablename__ = "interviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    held_on: Mapped[date] = mapped_column(Date)
+    interviewee: Mapped[str] = mapped_column(String(200))  # 被约谈人 (name, post)
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):

@@ -254,7 +254,8 @@ ACTION_LABELS = {"submit": "报送材料", "approve": "审核通过，办结销�
                  "request_extension": "申请延期", "approve_extension": "批准延期",
                  "reject_extension": "驳回延期申请", "start_instance": "启动流程",
                  "start": "启动流程", "overdue": "已逾期", "escalate": "逾期升级督办",
-                 "close": "办结", "urge": "人工催办", "save_draft": "保存草稿"}
+                 "close": "办结", "urge": "人工催办", "save_draft": "保存草稿",
+                 "interview": "记录约谈"}
 
 
 def action_label(action: str) -> str:

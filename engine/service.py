@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import access, audit, bpmn, instances, outcomes
+from engine import access, audit, bpmn, instances, lifecycle, outcomes
 from engine.access import Action, Actor
 from engine.clock import Clock, ManualClock, overdue_from, today, use_clock
 from engine.errors import (
@@ -30,6 +30,7 @@ from engine.errors import (
 from engine.models import (
     ACTIONABLE,
     Attachment,
+    EscalationLevel,
     Evidence,
     ExtensionRequest,
     ExtensionStatus,
@@ -115,11 +116,12 @@ def submit(s: Session, clock: Clock, actor: Actor, item_id: int, *, text: str,
     data = ({"evidence_id": ev.id, "numbers": clean} if item.role is ItemRole.LEAD
             else {"contribution": text, "evidence_id": ev.id})
     before = _snapshot(item)
-    item.status = ItemStatus.SUBMITTED if item.role is ItemRole.LEAD else ItemStatus.CLOSED
+    lifecycle.set_status(s, clock, item, ItemStatus.SUBMITTED if item.role is ItemRole.LEAD
+                         else ItemStatus.CLOSED, actor=actor.username, ref=("evidence", ev.id))
     item.submitted_at, item.updated_at, item.draft = now, now, None
     if item.status is ItemStatus.CLOSED:
         item.closed_at = now
-    _advance(s, clock, inst, item, data)
+    _advance(s, clock, inst, item, data, actor.username)
     audit.record(s, clock, actor=actor.username, action="submit", object_type="work_item",
                  object_id=str(item.id), before=before,
                  after={**_snapshot(item), "evidence_id": ev.id, "numbers": clean,
@@ -195,11 +197,13 @@ def review(s: Session, clock: Clock, actor: Actor, item_id: int, *, approve: boo
                       reason=reason, reviewed_at=now)
     s.add(decision)
     before = _snapshot(item)
-    item.status, item.closed_at, item.updated_at = ItemStatus.CLOSED, now, now
+    lifecycle.set_status(s, clock, item, ItemStatus.CLOSED, actor=actor.username,
+                         reason=reason, ref=("review", "approve" if approve else "return"))
+    item.closed_at = now
     if lead is not None and not approve:
         lead.return_reason = reason
     _advance(s, clock, inst, item, {"decision": "approve" if approve else "return",
-                                    "reason": reason or ""})
+                                    "reason": reason or ""}, actor.username)
     outcomes.reviewed(s, clock, inst, decision)
     audit.record(s, clock, actor=actor.username, action="approve" if approve else "return",
                  object_type="work_item", object_id=str(item.id), before=before,
@@ -208,13 +212,13 @@ def review(s: Session, clock: Clock, actor: Actor, item_id: int, *, approve: boo
 
 
 def _advance(s: Session, clock: Clock, inst: Instance, item: WorkItem,
-             data: dict[str, Any]) -> None:
+             data: dict[str, Any], actor: str) -> None:
     with use_clock(ManualClock(clock.now())):
         wf = instances.load(s, inst)
         if item.spiff_task_id is None:
             raise StateError(f"事项 #{item.id} 没有可办理的流程节点")
         codes = bpmn.complete(wf, item.spiff_task_id, data) + bpmn.fire_timers(wf)
-        instances.sync(s, clock, inst, wf, escalations=codes)
+        instances.sync(s, clock, inst, wf, escalations=codes, actor=actor)
 
 
 def request_extension(s: Session, clock: Clock, actor: Actor, item_id: int, *, new_due: date,
@@ -271,7 +275,7 @@ def decide_extension(s: Session, clock: Clock, actor: Actor, request_id: int, *,
     req.decided_by, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
     if approve:
         req.decided_due_date = new_due
-        _move_due_date(s, clock, inst, new_due)
+        _move_due_date(s, clock, inst, new_due, actor.username, ("extension", req.id))
     outcomes.extension_decided(s, clock, inst, req)
     audit.record(s, clock, actor=actor.username,
                  action="approve_extension" if approve else "reject_extension",
@@ -287,19 +291,22 @@ def reschedule(s: Session, clock: Clock, actor: Actor, inst: Instance, new_due: 
     before = inst.due_date
     if new_due is None or new_due == before or inst.status is not InstanceStatus.RUNNING:
         return
-    _move_due_date(s, clock, inst, new_due)
+    _move_due_date(s, clock, inst, new_due, actor.username, ("instance", inst.id))
     audit.record(s, clock, actor=actor.username, action="reschedule", object_type="instance",
                  object_id=str(inst.id), before={"due_date": before},
                  after={"due_date": new_due, "reason": reason})
 
 
-def _move_due_date(s: Session, clock: Clock, inst: Instance, new_due: date) -> None:
+def _move_due_date(s: Session, clock: Clock, inst: Instance, new_due: date, actor: str,
+                   ref: lifecycle.Ref) -> None:
+    """A new due date: the items in the unit's hands start the escalation ladder again."""
     inst.due_date = new_due
     for item in s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
                                                  WorkItem.role != ItemRole.SUPERVISOR)):
         item.due_date = new_due
-        if item.status in ACTIONABLE:
-            item.overdue_marked_at = None
+        if item.status in ACTIONABLE and item.escalation is not EscalationLevel.NONE:
+            lifecycle.raise_level(s, clock, item.id, EscalationLevel.NONE, actor=actor,
+                                  reason=f"截止日期改为{new_due.isoformat()}", ref=ref)
     with use_clock(ManualClock(clock.now())):
         wf = instances.load(s, inst)
         bpmn.reset_deadline(wf, overdue_from(new_due).isoformat())

@@ -46,7 +46,7 @@ from engine.models import (
 )
 from engine.units import short_names, unit_names
 from engine.workdays import WorkCalendar, default_calendar
-from notifications import documents
+from notifications import criticism, documents
 from notifications.mail import enqueue
 from notifications.models import Document, DocumentKind
 from notifications.notes import add_note, signature
@@ -186,6 +186,9 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
     facts = collect(s, policy, period)
     ranking, drawing = _yearly_extras(s, policy_id, period, day, facts) if period.yearly \
         else ((), None)
+    names = unit_names(s, period.end)
+    named, critic = criticism.criticized(s, policy_id, period.end, names)
+    met = criticism.interviews(s, policy_id, period.start, period.end, names)
 
     def build(number: str, issue: int) -> Draft:
         doc = documents.BulletinDoc(
@@ -195,8 +198,9 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
             targets=facts.targets, overdue=facts.overdue,
             requirements=REQUIREMENTS + ((OVERDUE_REQUIREMENT,) if facts.overdue else ()),
             yearly=period.yearly, contact=contact, issued_on=day, ranking=ranking,
-            map_svg=drawing)
-        return Draft(doc.title, documents.bulletin_pdf(doc), facts.summary(period))
+            map_svg=drawing, criticized=critic, interviews=met)
+        return Draft(doc.title, documents.bulletin_pdf(doc),
+                     {**facts.summary(period), "criticized": named})
 
     doc = issue_document(s, clock, kind=DocumentKind.BULLETIN, policy_id=policy_id,
                          office=policy.data["doc_office"],
@@ -205,6 +209,7 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
                          build=build)
     if doc is None:
         return 0
+    criticism.mark(s, clock, named, doc)
     _send(s, clock, doc, policy.supervisor_unit_id)
     return 1
 

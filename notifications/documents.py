@@ -188,6 +188,26 @@ class OverdueRow:
 
 
 @dataclass(frozen=True)
+class CriticizedRow:
+    """An item named for 通报批评: its 督办通知 went unanswered, then its 二次督办通知."""
+
+    task_number: int
+    task_title: str
+    unit: str
+    notice_number: str  # the 二次督办通知
+
+
+@dataclass(frozen=True)
+class InterviewRow:
+    """A 约谈 held in the period."""
+
+    task_number: int
+    unit: str
+    held_on: date
+    interviewee: str
+
+
+@dataclass(frozen=True)
 class BulletinDoc:
     """A bulletin (通报) on how a policy's tasks are being carried out."""
 
@@ -211,6 +231,8 @@ class BulletinDoc:
     masthead: str | None = None    # default: office + 督查通报
     ranking: Sequence[tuple[str, str, float, str]] = ()  # yearly: (名次, 单位, 得分, 等次) of 考核
     map_svg: str | None = None     # yearly: the cities coloured by on-time rate
+    criticized: Sequence[CriticizedRow] = ()  # 通报批评 (engine.lifecycle: principal level)
+    interviews: Sequence[InterviewRow] = ()   # 约谈 held in the period
 
 
 # ---------------------------------------------------------------- rendering

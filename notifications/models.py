@@ -28,6 +28,7 @@ class OutboxStatus(enum.StrEnum):
 
 class DocumentKind(enum.StrEnum):
     NOTICE = "notice"      # 督办通知
+    PRINCIPAL = "principal"  # 二次督办通知, to the unit's principal (主要负责同志)
     BULLETIN = "bulletin"  # 通报
     ASSESSMENT = "assessment"  # 考核结果通报
 

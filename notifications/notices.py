@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import lifecycle
 from engine.blobs import store_blob
 from engine.clock import Clock, today
 from engine.errors import ConflictError
@@ -31,6 +32,7 @@ from engine.lights import Light, light
 from engine.models import (
     ACTIONABLE,
     Cycle,
+    EscalationLevel,
     Instance,
     ItemRole,
     Policy,
@@ -104,9 +106,12 @@ def issue_document(s: Session, clock: Clock, *, kind: DocumentKind, office: str,
     raise ConflictError(f"公文编号分配失败（{office} {issued_on.year}），请稍后重试")
 
 
+PDF_NAMES = {DocumentKind.NOTICE: "督办通知", DocumentKind.PRINCIPAL: "二次督办通知"}
+
+
 def pdf_name(kind: DocumentKind, number: str) -> str:
     """The attachment's file name: 督办通知（皖经信督〔2018〕3号）.pdf."""
-    return f"{'督办通知' if kind is DocumentKind.NOTICE else '通报'}（{number}）.pdf"
+    return f"{PDF_NAMES.get(kind, '通报')}（{number}）.pdf"
 
 
 # ---------------------------------------------------------------- the 督办 level
@@ -133,8 +138,7 @@ def escalate(sessions: sessionmaker[Session], clock: Clock, rule: EscalationRule
         return 0
     with sessions() as s:
         pairs = {(r.policy_id, r.unit_id) for r in s.execute(_candidates(day, rule, cal))
-                 if r.escalated_at is None or (r.overdue_marked_at and
-                                               r.escalated_at < r.overdue_marked_at)}
+                 if r.escalation is EscalationLevel.URGED}
     issued = 0
     for policy_id, unit_id in sorted(pairs):
         try:
@@ -147,16 +151,17 @@ def escalate(sessions: sessionmaker[Session], clock: Clock, rule: EscalationRule
 
 def _candidates(day: date, rule: EscalationRule, cal: WorkCalendar, unit_id: str | None = None,
                 policy_id: str | None = None) -> Any:
-    """Lead items marked overdue whose due date is at least N working days + 1 ago."""
+    """Lead items urged (or further) whose due date is at least N working days + 1 ago."""
     latest_due = _latest_due(day, rule, cal)
     q = (select(WorkItem.id, WorkItem.unit_id, WorkItem.status, WorkItem.due_date,
-                WorkItem.escalated_at, WorkItem.overdue_marked_at, PolicyTask.policy_id,
+                WorkItem.escalation, PolicyTask.policy_id,
                 PolicyTask.number, PolicyTask.title, Cycle.label)
          .join(Instance, Instance.id == WorkItem.instance_id)
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .where(WorkItem.status.in_(ACTIONABLE), WorkItem.role == ItemRole.LEAD,
-                WorkItem.due_date <= latest_due, WorkItem.overdue_marked_at.is_not(None))
+                WorkItem.due_date <= latest_due,
+                WorkItem.escalation != EscalationLevel.NONE)
          .order_by(PolicyTask.number, WorkItem.due_date, WorkItem.id))
     if unit_id is not None:
         q = q.where(WorkItem.unit_id == unit_id, PolicyTask.policy_id == policy_id)
@@ -177,7 +182,7 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
     day = today(clock)
     rows = [r for r in s.execute(_candidates(day, rule, cal, unit_id, policy_id))
             if light(r.status, r.due_date, day) is Light.RED]
-    if not any(r.escalated_at is None or r.escalated_at < r.overdue_marked_at for r in rows):
+    if not any(r.escalation is EscalationLevel.URGED for r in rows):
         return 0
     policy = s.get(Policy, policy_id)
     assert policy is not None
@@ -186,17 +191,18 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
     items = [documents.NoticeItem(r.number, r.title, r.label, r.due_date,
                                   (day - r.due_date).days,
                                   cal.working_days_between(r.due_date, day)) for r in rows]
+    reply_by = cal.add_working_days(day, rule.reply_working_days)
 
     def build(number: str, _issue: int) -> Draft:
         doc = documents.NoticeDoc(
             number=number, office=office_name, addressee=names[unit_id], issued_on=day,
             policy_title=policy.title, items=items,
             reply_within_working_days=rule.reply_working_days,
-            reply_by=cal.add_working_days(day, rule.reply_working_days), contact=rule.contact,
-            cc=rule.cc)
+            reply_by=reply_by, contact=rule.contact, cc=rule.cc)
         return Draft("关于督促办理逾期任务的督办通知", documents.notice_pdf(doc),
                      {"items": [r.id for r in rows], "addressee": names[unit_id],
-                      "due_dates": sorted({r.due_date.isoformat() for r in rows})})
+                      "due_dates": sorted({r.due_date.isoformat() for r in rows}),
+                      "reply_by": reply_by.isoformat()})
 
     doc = issue_document(s, clock, kind=DocumentKind.NOTICE, policy_id=policy_id,
                          office=policy.data["doc_office"],
@@ -205,8 +211,12 @@ def _notice_for_unit(s: Session, clock: Clock, policy_id: str, unit_id: str,
                          unit_id=unit_id, build=build)
     if doc is None:
         return 0
-    s.execute(update(WorkItem).where(WorkItem.id.in_([r.id for r in rows]))
-              .values(escalated_at=clock.now()))
+    for r in rows:
+        if r.escalation is EscalationLevel.URGED:
+            lifecycle.raise_level(s, clock, r.id, EscalationLevel.NOTICED,
+                                  reason=f"逾期超过{rule.after_working_days}个工作日，"
+                                         f"答复期限{reply_by.isoformat()}",
+                                  ref=("document", doc.id))
     _send_notice(s, clock, doc, names, items, policy.supervisor_unit_id)
     return 1
 

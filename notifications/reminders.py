@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import access, audit
+from engine import access, audit, lifecycle
 from engine.access import Actor
 from engine.clock import Clock, today
 from engine.errors import ConflictError, PermissionDeniedError, StateError, ValidationError
@@ -24,7 +24,7 @@ from engine.lights import Light, light
 from engine.models import (
     ACTIONABLE,
     Cycle,
-    EngineEvent,
+    EscalationLevel,
     Instance,
     InstanceStatus,
     ItemRole,
@@ -39,7 +39,6 @@ from notifications.recipients import Recipients
 
 log = logging.getLogger(__name__)
 
-ESCALATION_EVENT = "escalation:overdue"
 ROLE_ZH = {ItemRole.LEAD: "牵头", ItemRole.SUPPORTING: "配合"}
 
 
@@ -121,21 +120,20 @@ def mark_overdue(sessions: sessionmaker[Session], clock: Clock) -> int:
     with sessions() as s:
         rows = s.execute(_sweep_columns().where(
             WorkItem.status.in_(ACTIONABLE), WorkItem.due_date < day,
-            WorkItem.role != ItemRole.SUPERVISOR, WorkItem.overdue_marked_at.is_(None))
+            WorkItem.role != ItemRole.SUPERVISOR, WorkItem.escalation == EscalationLevel.NONE)
             .order_by(WorkItem.due_date, WorkItem.id)).all()
     todo = [row for row in rows if light(row.status, row.due_date, day) is Light.RED]
-    count = run_batched(sessions, clock, todo, _send_urge)
-    consume_escalation_events(sessions, clock)
-    return count
+    return run_batched(sessions, clock, todo, _send_urge)
 
 
 def _send_urge(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
                row: Row[Any]) -> int:
-    now = clock.now()
-    result = s.execute(update(WorkItem).where(WorkItem.id == row.id,
-                                              WorkItem.overdue_marked_at.is_(None))
-                       .values(overdue_marked_at=now))
-    if not getattr(result, "rowcount", 0):
+    key = f"urge:{row.id}:{row.due_date.isoformat()}"
+    try:
+        lifecycle.raise_level(s, clock, row.id, EscalationLevel.URGED,
+                              reason=f"逾期：办理时限{row.due_date.isoformat()}",
+                              ref=("message", key))
+    except ConflictError:
         return 0  # another process marked it first
     unit = names.get(row.unit_id, row.unit_id)
     days = (today(clock) - row.due_date).days
@@ -145,25 +143,10 @@ def _send_urge(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
             f"请立即办理并报送佐证材料。逾期仍未办结的，将发出督办通知并予以通报。\n\n"
             f"请登录督办系统办理（待办事项 #{row.id}）。\n"
             f"{signature(names, row.supervisor_unit_id, today(clock))}")
-    notify(s, clock, to, key=f"urge:{row.id}:{row.due_date.isoformat()}", unit_id=row.unit_id,
+    notify(s, clock, to, key=key, unit_id=row.unit_id,
            kind="urge", subject=subject, text=text, link=f"/items/{row.id}",
            related=("work_item", row.id))
     return 1
-
-
-def consume_escalation_events(sessions: sessionmaker[Session], clock: Clock) -> int:
-    """Mark the BPMN ``escalation:overdue`` events handled: the sweep above has acted on them.
-
-    The event and the sweep see the same fact (the lead item passed its due date); the item's
-    催办 went out under its own dedupe key, so the event sends nothing itself. It starts the
-    clock of the 督办 level, which ``notices.escalate`` reads from ``overdue_marked_at``.
-    """
-    now = clock.now()
-    with sessions() as s, s.begin():
-        result = s.execute(update(EngineEvent).where(
-            EngineEvent.kind == ESCALATION_EVENT, EngineEvent.handled_at.is_(None))
-            .values(handled_at=now))
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def manual_urge(s: Session, clock: Clock, *, actor: Actor, inst: Instance, message: str,

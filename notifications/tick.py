@@ -19,7 +19,7 @@ from engine.clock import ManualClock, today
 from engine.config import SchedulerKnobs
 from engine.errors import DubanError
 from engine.runtime import Runtime
-from notifications import bulletins, notices, outcomes, reminders
+from notifications import bulletins, notices, outcomes, principal, reminders
 from notifications.delivery import DeliveryReport, deliver_report
 from notifications.documents import Contact
 from notifications.locks import tick_lock
@@ -109,6 +109,11 @@ def step_escalate(rt: Runtime) -> int:
     return notices.escalate(rt.sessions, now_once(rt), settings(rt).escalation)
 
 
+def step_second_notice(rt: Runtime) -> int:
+    """Issue the 二次督办通知 for items whose 督办通知 went unanswered past its deadline."""
+    return principal.escalate_principal(rt.sessions, now_once(rt), settings(rt).escalation)
+
+
 def step_bulletins(rt: Runtime) -> int:
     """Issue the monthly and yearly bulletins that are due."""
     conf = settings(rt)
@@ -145,6 +150,7 @@ STEPS: list[tuple[str, Step]] = [
     ("remind", step_remind),
     ("mark_overdue", step_mark_overdue),
     ("escalate", step_escalate),
+    ("second_notice", step_second_notice),
     ("bulletins", step_bulletins),
     ("prune_uploads", step_prune_uploads),
     ("deliver", step_deliver),

@@ -174,7 +174,8 @@ def _summary(rt: Runtime, req: SimulationRequest) -> dict[str, Any]:
         "from": req.start.isoformat(), "to": req.end.isoformat(), "seed": req.seed,
         "emails": sum(mail.values()), "emails_by_status": dict(mail),
         "emails_by_kind": dict(by_kind), "emails_sent": mail.get(OutboxStatus.SENT.value, 0),
-        "notices": docs.get("notice", 0), "bulletins": docs.get("bulletin", 0),
+        "notices": docs.get("notice", 0), "second_notices": docs.get("principal", 0),
+        "bulletins": docs.get("bulletin", 0),
         "work_items": dict(items), "instances": dict(insts),
         "instances_closed_on_time": on_time or 0,
     }
@@ -183,7 +184,8 @@ def _summary(rt: Runtime, req: SimulationRequest) -> dict[str, Any]:
 def _write_documents(rt: Runtime, out: Path) -> None:
     with rt.sessions() as s:
         for doc in s.scalars(select(Document).order_by(Document.id)):
-            folder = out / {"notice": "notices", "bulletin": "bulletins"}.get(
+            folder = out / {"notice": "notices", "principal": "second_notices",
+                            "bulletin": "bulletins"}.get(
                 doc.kind.value, "assessments")
             folder.mkdir(exist_ok=True)
             blob = s.get(Blob, doc.pdf_sha256)

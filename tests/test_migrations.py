@@ -62,3 +62,28 @@ def test_postgresql_schema_matches_models(pg_url):
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_the_lifecycle_migration_reads_the_levels_from_the_old_stamps(tmp_path):
+    """0007: marked overdue -> urged; escalated since the mark -> noticed; escalated before a
+    later mark (a new due date) -> urged; never marked (or marked, then cleared) -> none."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = create_engine(url)  # plain SQLite: no foreign keys, so bare rows will do
+    cfg = migrate.alembic_config(url)
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+        stamps = {1: (None, None), 2: ("2018-08-31", None), 3: ("2018-08-31", "2018-09-07"),
+                  4: ("2018-10-01", "2018-09-07"), 5: (None, "2018-09-07")}
+        for item_id, (marked, escalated) in stamps.items():
+            conn.execute(text(
+                "INSERT INTO work_items (id, instance_id, task_name, unit_id, role, title, "
+                "status, created_at, updated_at, overdue_marked_at, escalated_at) VALUES "
+                "(:id, :id, 'submit', 'hefei', 'lead', 't', 'open', '2018-06-01', '2018-06-01', "
+                ":m, :e)"), {"id": item_id, "m": marked, "e": escalated})
+        command.upgrade(cfg, "head")
+        levels = dict(conn.execute(text("SELECT id, escalation FROM work_items")).all())
+    eng.dispose()
+    assert levels == {1: "none", 2: "urged", 3: "noticed", 4: "urged", 5: "none"}

@@ -65,6 +65,15 @@ class UrgeForm(FlaskForm):
     message = TextAreaField("催办内容", validators=[Optional(), Length(max=2000)])
 
 
+class InterviewForm(FlaskForm):
+    """约谈: when, with whom, what was said and required."""
+
+    held_on = DateField("约谈日期", validators=[DataRequired(REQUIRED)])
+    interviewee = StringField("被约谈人（姓名、职务）",
+                              validators=[DataRequired(REQUIRED), Length(max=200)])
+    summary = TextAreaField("约谈情况", validators=[DataRequired(REQUIRED), Length(max=20000)])
+
+
 class UserForm(FlaskForm):
     """A new account."""
 

@@ -12,7 +12,12 @@ open or returned lead/supporting item is reminded once per offset window (T-7: 2
 T-1: 0..1 day left); the day after its due date it gets one 催办 per due date; a lead item still
 in the unit's hands on a working day more than 5 working days after its due date reaches the
 督办 level, and each unit gets one notice a day listing all its items at that level when at
-least one of them reaches it for the first time (per due date).
+least one of them reaches it for the first time (per due date). Past it (docs/scheduler.md,
+the ladder): on the first working day after the reply deadline the 督办通知 stated (5 working
+days after its issue) a lead item still in its unit's hands, with nothing handed in from the
+notice's tick to the end of that deadline, gets the 二次督办通知 (one per unit and day, listing
+the items reaching that level that day), and the next bulletin whose period ends on or after
+that day names it for 通报批评 (once, if its due date has not changed since).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from engine.workdays import WorkCalendar
 from simulator.replay import TICK_AT
 
 ESCALATE_AFTER_WORKING_DAYS = 5
+REPLY_WORKING_DAYS = 5
 FOREVER = datetime(9999, 12, 31, tzinfo=CHINA_TZ)
 
 
@@ -151,6 +157,8 @@ class Expected:
     urges: set[str] = field(default_factory=set)             # urge:<item>:<due>
     notices: dict[tuple[str, date], set[int]] = field(default_factory=dict)  # listed items
     first_escalation: dict[tuple[int, date], date] = field(default_factory=dict)
+    principal: dict[tuple[str, date], set[int]] = field(default_factory=dict)  # 二次督办
+    first_principal: dict[tuple[int, date], date] = field(default_factory=dict)
 
 
 def window(left: int) -> int | None:
@@ -187,7 +195,49 @@ def expected(obligations: list[Obligation], start: date, end: date,
                 exp.notices[(unit_id, day)] = {item for item, _ in listed}
                 for key in new:
                     exp.first_escalation[key] = day
+        _second_level(exp, obligations, day, cal)
     return exp
+
+
+def reply_by(notice_day: date, cal: WorkCalendar) -> date:
+    """The reply deadline a 督办通知 issued on ``notice_day`` states."""
+    return cal.add_working_days(notice_day, REPLY_WORKING_DAYS)
+
+
+def _second_level(exp: Expected, obligations: list[Obligation], day: date,
+                  cal: WorkCalendar) -> None:
+    """The 二次督办通知 of ``day``: items whose notice's reply deadline passed unanswered."""
+    if not cal.is_working_day(day):
+        return
+    at = tick_at(day)
+    for ob in obligations:
+        if ob.role is not ItemRole.LEAD or not ob.actionable_at(at):
+            continue
+        due = ob.due_on(at)
+        key = (ob.item_id, due)
+        if due is None or key not in exp.first_escalation or key in exp.first_principal:
+            continue
+        noticed = exp.first_escalation[key]
+        deadline = reply_by(noticed, cal)
+        since, until = tick_at(noticed), overdue_from(deadline)
+        if deadline >= day or any(since <= sub < until for sub in ob.submissions):
+            continue
+        exp.first_principal[key] = day
+        exp.principal.setdefault((ob.unit_id, day), set()).add(ob.item_id)
+
+
+def criticized(exp: Expected, obligations: list[Obligation],
+               bulletins: list[tuple[date, date]]) -> list[set[int]]:
+    """The items each bulletin (as of, issued on; in order of issue) names for 通报批评."""
+    by_id = {ob.item_id: ob for ob in obligations}
+    done: set[tuple[int, date]] = set()
+    out = []
+    for as_of, issued in bulletins:
+        named = {key for key, day in exp.first_principal.items() if day <= as_of and
+                 key not in done and by_id[key[0]].due_on(tick_at(issued)) == key[1]}
+        done |= named
+        out.append({item for item, _ in named})
+    return out
 
 
 def overdue_units_as_of(obligations: list[Obligation], as_of: date) -> dict[str, int]:

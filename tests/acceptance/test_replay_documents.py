@@ -20,7 +20,7 @@ OLD, NEW = ("安徽省经济和信息化委员会", "省经信委"), ("安徽省
 OVERDUE_LIST = re.compile(r"以下单位仍有任务逾期未办结，予以通报：(.*?)逾期未办结任务清单见附件")
 NO_OVERDUE = "未发现逾期未办结任务"
 # the documents the scheduler issues by itself (a 考核结果通报 is published by a supervisor)
-ISSUED = (DocumentKind.NOTICE, DocumentKind.BULLETIN)
+ISSUED = (DocumentKind.NOTICE, DocumentKind.PRINCIPAL, DocumentKind.BULLETIN)
 OVERDUE_ANNEX = "逾期未办结任务清单"
 
 
@@ -37,8 +37,8 @@ def documents(replay: Replay, pdf_texts: dict[str, str]
 
 
 def _folder(kind: DocumentKind) -> str:
-    return {DocumentKind.NOTICE: "notices", DocumentKind.BULLETIN: "bulletins"}.get(
-        kind, "assessments")
+    return {DocumentKind.NOTICE: "notices", DocumentKind.PRINCIPAL: "second_notices",
+            DocumentKind.BULLETIN: "bulletins"}.get(kind, "assessments")
 
 
 def _file(doc: Document) -> str:
@@ -105,7 +105,7 @@ def test_the_supervising_office_signs_and_names_units_of_the_day(
     for doc, text in docs:
         assert text.count(office) >= 2, doc.number  # masthead and signature
         assert f"{office}{_cn(doc.issued_on)}" in text, doc.number  # signature, then date
-    if kind is DocumentKind.NOTICE:
+    if kind is not DocumentKind.BULLETIN:
         return
     assert any(doc.issued_on < RENAMED_ON for doc, _ in docs)
     assert any(doc.issued_on >= RENAMED_ON for doc, _ in docs)
@@ -122,6 +122,19 @@ def test_notices_are_addressed_to_their_unit_by_its_name_of_the_day(
         name = _names(replay, doc.issued_on)[doc.unit_id]
         assert f"{name}：根据" in text, doc.number
         assert f"截至{_cn(doc.issued_on)}" in text
+
+
+def test_second_notices_are_addressed_to_the_units_principal_naming_the_first(
+        replay: Replay, documents: dict[DocumentKind, list[tuple[Document, str]]]) -> None:
+    firsts = {doc.id: doc for doc, _ in documents[DocumentKind.NOTICE]}
+    assert documents[DocumentKind.PRINCIPAL]
+    for doc, text in documents[DocumentKind.PRINCIPAL]:
+        assert doc.unit_id is not None
+        name = _names(replay, doc.issued_on)[doc.unit_id]
+        assert f"{name}主要负责同志：" in text, doc.number
+        for first in doc.data["notices"]:
+            assert firsts[first].unit_id == doc.unit_id
+            assert firsts[first].number in text, doc.number
 
 
 def _cn(day: date) -> str:

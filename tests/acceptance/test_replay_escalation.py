@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from conftest import Replay
-from replay_facts import Expected, Obligation
+from replay_facts import Expected, Obligation, criticized
 from replay_readers import Mail
 from sqlalchemy import select
 
@@ -139,3 +139,36 @@ def test_every_escalated_unit_was_mailed_its_notice_once(
         assert arrived[key] == 1, key
         per_unit[unit] += 1
     assert per_unit
+
+
+def _second_notices(replay: Replay) -> dict[tuple[str, date], set[int]]:
+    with replay.sessions() as s:
+        found: dict[tuple[str, date], set[int]] = {}
+        for doc in s.scalars(select(Document).where(Document.kind == DocumentKind.PRINCIPAL)):
+            assert doc.unit_id is not None and (doc.unit_id, doc.issued_on) not in found
+            found[(doc.unit_id, doc.issued_on)] = set(doc.data["items"])
+    return found
+
+
+def test_second_notices_are_exactly_those_the_facts_call_for_each_mailed_once(
+        replay: Replay, expected: Expected, mails: list[Mail]) -> None:
+    found = _second_notices(replay)
+    assert expected.principal, "the replay should reach the level past the 督办通知"
+    assert found == expected.principal
+    arrived = _per_key(mails)
+    with replay.sessions() as s:
+        keys = s.scalars(select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.kind == "principal")).all()
+    assert len(keys) == len(found) and all(arrived[k] == 1 for k in keys)
+
+
+def test_bulletins_name_for_criticism_exactly_the_items_past_the_second_notice(
+        replay: Replay, expected: Expected, obligations: list[Obligation]) -> None:
+    with replay.sessions() as s:
+        docs = s.scalars(select(Document).where(Document.kind == DocumentKind.BULLETIN)
+                         .order_by(Document.issued_on, Document.id)).all()
+        named = [set(d.data.get("criticized", [])) for d in docs]
+        periods = [(date.fromisoformat(d.data["as_of"]), d.issued_on) for d in docs]
+    want = criticized(expected, obligations, periods)
+    assert any(want), "some bulletin should name items for 通报批评"
+    assert named == want

@@ -56,6 +56,7 @@ def test_summary_agrees_with_the_database(replay: Replay) -> None:
     assert summary["work_items"] == items
     assert set(items) <= {st.value for st in ItemStatus} and items.get("closed")
     assert summary["notices"] == docs[DocumentKind.NOTICE] > 0
+    assert summary["second_notices"] == docs[DocumentKind.PRINCIPAL] > 0
     assert summary["bulletins"] == docs[DocumentKind.BULLETIN] > 0
     assert summary["emails"] == sum(mail.values()) > 0
     assert summary["emails_sent"] == mail[OutboxStatus.SENT] == summary["emails"]
@@ -100,7 +101,7 @@ def _expected_recipients(replay: Replay) -> dict[str, tuple[set[str], set[str]]]
     for key, kind, related in rows:
         if kind in ("reminder", "urge", *OUTCOMES):
             found[key] = ({liaison(item_unit[int(str(related))])}, set())
-        elif kind == "notice":
+        elif kind in ("notice", "principal"):  # 督办通知, 二次督办通知: the office in copy
             found[key] = ({liaison(str(doc_unit[int(str(related))]))}, {SUPERVISOR})
         else:
             unit = key.rsplit(":", 1)[1]
@@ -150,7 +151,8 @@ def test_notices_and_bulletins_carry_their_pdf(replay: Replay, mails: list[Mail]
             assert m.attachments == (), m.key
             continue
         kind, number, digest = docs[str(row.related_id)]
-        label = "督办通知" if kind is DocumentKind.NOTICE else "通报"
+        label = {DocumentKind.NOTICE: "督办通知",
+                 DocumentKind.PRINCIPAL: "二次督办通知"}.get(kind, "通报")
         assert row.kind == kind.value
         [pdf] = m.attachments
         assert pdf.content_type == "application/pdf" and pdf.head.startswith(b"%PDF-")

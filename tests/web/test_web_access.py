@@ -96,6 +96,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("process.show", "GET", f"/process/{n}", every, frozenset({OTHER})),
         Case("process.diagram", "GET", f"/process/{n}/diagram.json", every, frozenset({OTHER})),
         Case("process.urge", "POST", f"/process/{n}/urge", sup),
+        Case("process.interview", "POST", f"/process/{n}/interview", sup),
         Case("review.queue", "GET", "/review/", sup),
         Case("review.decide", "POST", f"/review/{ids['review']}", sup),
         Case("review.extensions", "GET", "/review/extensions", sup),

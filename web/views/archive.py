@@ -19,7 +19,8 @@ from web.views.common import actor, db, today_date
 from web.views.files import send_bytes
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
-KINDS = {"notice": "督办通知", "bulletin": "通报", "assessment": "考核结果通报"}
+KINDS = {"notice": "督办通知", "principal": "二次督办通知", "bulletin": "通报",
+         "assessment": "考核结果通报"}
 LIMIT = 500
 
 

@@ -140,4 +140,12 @@ def template_globals() -> dict[str, Any]:
             "status_label": nav.status_label, "clock_is_simulated": clock_is_simulated,
             "safe_link": safe_link, "action_label": nav.action_label,
             "per_label": nav.per_label, "item_light": nav.item_light,
-            "can_download": nav.can_download, "stamp": nav.stamp, "target_kind": kind_of}
+            "can_download": nav.can_download, "stamp": nav.stamp, "target_kind": kind_of,
+            "level_label": level_label}
+
+
+def level_label(value: str) -> str:
+    """An escalation level (a transition's state) in Chinese."""
+    from engine.models import EscalationLevel
+
+    return EscalationLevel(value).label

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from engine import access, bpmn, queries
-from engine.models import Instance, Role, WorkItem
+from engine import access, bpmn, lifecycle, queries
+from engine.models import EscalationLevel, Instance, ItemRole, Role, WorkItem
 from engine.units import unit_names
 from web.auth import role_required
-from web.forms import UrgeForm
+from web.forms import InterviewForm, UrgeForm
 from web.views.common import act, actor, clock, db, today_date
 
 bp = Blueprint("process", __name__, url_prefix="/process")
@@ -45,10 +45,20 @@ def show(instance_id: int) -> str:
     history = (queries.instance_history(s, inst.id) if whole else
                sorted((e for w in items for e in queries.audit_history(s, "work_item", w.id)),
                       key=lambda e: e.id))
+    lead = next((w for w in items if w.role is ItemRole.LEAD), None)
     return render_template(
         "board/process.html", inst=inst, items=items, history=history,
         units=unit_names(s, today, {inst.lead_unit_id, *(w.unit_id for w in items)}),
-        urge_form=UrgeForm(), title=f"流程 · 任务{inst.task.number}")
+        urge_form=UrgeForm(), title=f"流程 · 任务{inst.task.number}", lead=lead,
+        ladder=lifecycle.history(s, [lead.id]) if lead else [],
+        met=lifecycle.interviews(s, [lead.id]) if lead else [],
+        may_interview=_may_interview(lead), interview_form=InterviewForm())
+
+
+def _may_interview(lead: WorkItem | None) -> bool:
+    """The 约谈 form: supervisors, on a lead item past its 二次督办 (engine.lifecycle's table)."""
+    return (lead is not None and access.may_urge(actor()) and
+            EscalationLevel.INTERVIEWED in lifecycle.LEVEL_RULES[lead.escalation])
 
 
 @bp.route("/<int:instance_id>/diagram.json")
@@ -81,3 +91,23 @@ def _enqueue_urge(inst: Instance, message: str) -> None:
 
     manual_urge(db(), clock(), actor=actor(), inst=inst, message=message,
                 link=url_for("process.show", instance_id=inst.id))
+
+
+@bp.route("/<int:instance_id>/interview", methods=["POST"])
+@role_required(Role.SUPERVISOR)
+def interview(instance_id: int) -> Response:
+    """Record a 约谈 on the obligation's lead item (engine.lifecycle.record_interview)."""
+    inst = _visible_instance(instance_id)
+    form = InterviewForm()
+    if not form.validate():
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for(".show", instance_id=inst.id))
+    lead = db().scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
+                                               WorkItem.role == ItemRole.LEAD)).first()
+    if lead is None:
+        abort(404)
+    act(lambda: lifecycle.record_interview(
+        db(), clock(), actor(), lead.id, held_on=form.held_on.data,
+        interviewee=form.interviewee.data or "", summary=form.summary.data or ""),
+        "约谈情况已记录。")
+    return redirect(url_for(".show", instance_id=inst.id))
