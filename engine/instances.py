@@ -22,10 +22,12 @@ from engine.clock import CHINA_TZ, Clock, overdue_from, today
 from engine.errors import ConflictError, StateError
 from engine.models import (
     ACTIONABLE,
+    BPMN_KINDS,
     Cycle,
     EngineEvent,
     Instance,
     InstanceStatus,
+    ItemKind,
     ItemRole,
     ItemStatus,
     PolicyTask,
@@ -39,6 +41,8 @@ from engine.workdays import default_calendar
 REVIEW_WORKING_DAYS = 5
 _ROLE = {"lead": ItemRole.LEAD, "supporting": ItemRole.SUPPORTING,
          "supervisor": ItemRole.SUPERVISOR}
+_KIND = {ItemRole.LEAD: ItemKind.EVIDENCE, ItemRole.SUPPORTING: ItemKind.CONTRIBUTION,
+         ItemRole.SUPERVISOR: ItemKind.REVIEW}
 
 
 def ensure_spec(s: Session, clock: Clock, parsed: bpmn.ParsedProcess,
@@ -129,8 +133,10 @@ def sync(s: Session, clock: Clock, inst: Instance, wf: BpmnWorkflow, *, persist:
          escalations: Iterable[str] = ()) -> None:
     """Bring work items, status, the timer row and events in line with the workflow."""
     now = clock.now()
-    existing = {(w.task_name, w.unit_id): w for w in s.scalars(
-        select(WorkItem).where(WorkItem.instance_id == inst.id))} if inst.id else {}
+    rows = list(s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id))
+                ) if inst.id else []
+    # the 签收 and 进展报送 items live beside the BPMN (engine.checkins): not its human tasks
+    existing = {(w.task_name, w.unit_id): w for w in rows if w.kind in BPMN_KINDS}
     ready_keys = set()
     for ht in bpmn.ready_human_tasks(wf):
         task, unit_id, title = ht.task, ht.unit, ht.title
@@ -152,6 +158,9 @@ def sync(s: Session, clock: Clock, inst: Instance, wf: BpmnWorkflow, *, persist:
             item.status, item.closed_at, item.updated_at = ItemStatus.CLOSED, now, now
     if closed and inst.status is not InstanceStatus.CLOSED:
         _close(inst, now)
+        for item in rows:  # nothing left to acknowledge or report on a closed obligation
+            if item.kind not in BPMN_KINDS and item.status in ACTIONABLE:
+                item.status, item.updated_at = ItemStatus.CANCELLED, now
     for code in escalations:
         raise_event(s, clock, kind=f"escalation:{code}", instance=inst,
                     key=f"escalation:{code}:{inst.id}:{inst.due_date}")
@@ -164,7 +173,8 @@ def _upsert_item(s: Session, inst: Instance, item: WorkItem | None, key: tuple[s
                  role: ItemRole, title: str, spiff_id: str, now: datetime) -> None:
     if item is None:
         s.add(WorkItem(instance_id=inst.id, spiff_task_id=spiff_id, task_name=key[0],
-                       unit_id=key[1], role=role, title=title, due_date=_due_for(role, inst, now),
+                       unit_id=key[1], role=role, kind=_KIND[role], title=title,
+                       due_date=_due_for(role, inst, now),
                        status=ItemStatus.OPEN, created_at=now, updated_at=now))
         return
     if item.spiff_task_id == spiff_id and item.status in ACTIONABLE:

@@ -33,7 +33,7 @@ def load_into_db(s: Session, clock: Clock, policy: PolicyDef,
     row.title, row.issuer, row.issued_on = policy.title, policy.issuer, policy.issued_on
     row.supervisor_unit_id, row.digest = policy.supervisor, policy.digest
     row.data = {"doc_office": policy.doc_office, "horizon_year": policy.horizon_year,
-                "selection_years": list(policy.selection_years),
+                "selection_years": list(policy.selection_years), "reporting": policy.reporting,
                 "groups": {k: list(v) for k, v in policy.groups.items()}}
     s.flush()
     ctx = policy.context(WorkCalendar())

@@ -32,6 +32,7 @@ from engine.models import (
     ACTIONABLE,
     Cycle,
     Instance,
+    ItemKind,
     ItemRole,
     Policy,
     PolicyTask,
@@ -156,6 +157,7 @@ def _candidates(day: date, rule: EscalationRule, cal: WorkCalendar, unit_id: str
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .where(WorkItem.status.in_(ACTIONABLE), WorkItem.role == ItemRole.LEAD,
+                WorkItem.kind == ItemKind.EVIDENCE,  # 签收 and progress stop at the 催办
                 WorkItem.due_date <= latest_due, WorkItem.overdue_marked_at.is_not(None))
          .order_by(PolicyTask.number, WorkItem.due_date, WorkItem.id))
     if unit_id is not None:
