@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cli.help import ZhGroup
 from cli.main import friendly, runtime
-from engine import queries, service
+from engine import checkins, queries, service
 from engine.attachments import store_upload
 from engine.clock import CHINA_TZ, today
 from engine.errors import NotFoundError, ValidationError
@@ -118,6 +118,53 @@ def submit(item_id: int, username: str, text: str, numbers: tuple[str, ...],
         item = service.submit(s, rt.clock, actor, item_id, text=text, numbers=parsed,
                               attachment_ids=ids)
         click.echo(f"已报送：#{item.id} {item.title}")
+
+
+@work.command()
+@click.argument("item_id", type=int, metavar="事项编号")
+@click.option("--as", "username", required=True, metavar="用户名", help="联络员用户名")
+@friendly
+def ack(item_id: int, username: str) -> None:
+    """签收交办的任务（签收事项）。"""
+    rt = runtime()
+    with rt.sessions() as s, s.begin():
+        item = checkins.acknowledge(s, rt.clock, _actor(s, username), item_id)
+        click.echo(f"已签收：#{item.id}")
+
+
+@work.command()
+@click.argument("item_id", type=int, metavar="事项编号")
+@click.option("--as", "username", required=True, metavar="用户名", help="联络员用户名")
+@click.option("--text", required=True, metavar="文字", help="已做工作和进展")
+@click.option("--number", "numbers", multiple=True, metavar="指标=数值",
+              help="截至目前的量化指标完成数，如 pooled=300（可多次填写）")
+@click.option("--problems", default=None, metavar="文字", help="需协调解决的问题")
+@click.option("--next-steps", default=None, metavar="文字", help="下一步工作安排")
+@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              metavar="文件", help="附件（可多次填写）")
+@friendly
+def report(item_id: int, username: str, text: str, numbers: tuple[str, ...],
+           problems: str | None, next_steps: str | None, files: tuple[str, ...]) -> None:
+    """报送本期工作进展（进展报送事项）。"""
+    rt = runtime()
+    with rt.sessions() as s, s.begin():
+        actor = _actor(s, username)
+        ids = _store(s, rt, actor, files)
+        done = checkins.report_progress(s, rt.clock, actor, item_id, text=text,
+                                        numbers=dict(_pair(n) for n in numbers),
+                                        problems=problems, next_steps=next_steps,
+                                        attachment_ids=ids)
+        click.echo(f"已报送工作进展：#{done.work_item_id}")
+
+
+def _store(s: Session, rt: Any, actor: service.Actor, files: tuple[str, ...]) -> list[int]:
+    """Store the files as the actor's unit's uploads; their ids."""
+    ids = [store_upload(s, rt.clock, rt.config.blob_dir, filename=Path(f).name,
+                        data=Path(f).read_bytes(), declared_type=mimetypes.guess_type(f)[0],
+                        unit_id=actor.unit_id or "", max_bytes=rt.config.upload_max_bytes).id
+           for f in files]
+    s.flush()
+    return ids
 
 
 def _pair(text: str) -> tuple[str, str]:

@@ -95,34 +95,39 @@ def open_checkins(sessions: sessionmaker[Session], clock: Clock, rule: CheckinRu
                        Policy.id.in_({r.policy_id for r in running})))}
         made = 0
         for r in running:
-            started = r.started_at.astimezone(CHINA_TZ).date()
-            units = [(r.lead_unit_id, ItemRole.LEAD)] + [
-                (u, ItemRole.SUPPORTING) for u in r.supporting_unit_ids if u != r.lead_unit_id]
-            for unit, role in units:
-                if (r.id, ACK_TASK, unit) not in have and day - started <= timedelta(
-                        days=ACK_CATCH_UP_DAYS):
-                    due = cal.add_working_days(started, rule.ack_working_days)
-                    made += _add(s, clock, r.id, ACK_TASK, unit, role, ItemKind.ACK,
-                                 "签收交办任务", due)
-                if (r.id, unit) not in holding:
-                    continue  # its part is handed in (or not yet its turn): nothing to report
-                for w in windows[r.policy_id]:
-                    assert w.due_date is not None
-                    if (r.id, progress_task(w.due_date), unit) in have or w.due_date < started \
-                            or (r.due_date is not None and w.due_date >= r.due_date):
-                        continue
-                    made += _add(s, clock, r.id, progress_task(w.due_date), unit, role,
-                                 ItemKind.PROGRESS, f"报送{w.label}工作进展", w.due_date)
+            for new in _missing(r, day, rule, cal, windows[r.policy_id], holding):
+                if (r.id, new.task_name, new.unit_id) not in have:
+                    new.created_at = new.updated_at = clock.now()
+                    s.add(new)
+                    made += 1
         return made
 
 
-def _add(s: Session, clock: Clock, inst_id: int, task_name: str, unit: str, role: ItemRole,
-         kind: ItemKind, title: str, due: date) -> int:
-    now = clock.now()
-    s.add(WorkItem(instance_id=inst_id, task_name=task_name, unit_id=unit, role=role, kind=kind,
-                   title=title, due_date=due, status=ItemStatus.OPEN, created_at=now,
-                   updated_at=now))
-    return 1
+def _missing(r: Any, day: date, rule: CheckinRule, cal: WorkCalendar, windows: list[Cycle],
+             holding: set[tuple[int, str]]) -> list[WorkItem]:
+    """The 签收 and progress items one running obligation should have today."""
+    started = r.started_at.astimezone(CHINA_TZ).date()
+    units = [(r.lead_unit_id, ItemRole.LEAD)] + [
+        (u, ItemRole.SUPPORTING) for u in r.supporting_unit_ids if u != r.lead_unit_id]
+    out = []
+    for unit, role in units:
+        if day - started <= timedelta(days=ACK_CATCH_UP_DAYS):
+            out.append(_item(r.id, ACK_TASK, unit, role, ItemKind.ACK, "签收交办任务",
+                             cal.add_working_days(started, rule.ack_working_days)))
+        if (r.id, unit) not in holding:
+            continue  # its part is handed in (or not yet its turn): nothing to report
+        for w in windows:
+            assert w.due_date is not None
+            if started <= w.due_date and (r.due_date is None or w.due_date < r.due_date):
+                out.append(_item(r.id, progress_task(w.due_date), unit, role,
+                                 ItemKind.PROGRESS, f"报送{w.label}工作进展", w.due_date))
+    return out
+
+
+def _item(inst_id: int, task_name: str, unit: str, role: ItemRole, kind: ItemKind, title: str,
+          due: date) -> WorkItem:
+    return WorkItem(instance_id=inst_id, task_name=task_name, unit_id=unit, role=role, kind=kind,
+                    title=title, due_date=due, status=ItemStatus.OPEN)
 
 
 def _own_item(s: Session, actor: Actor, item_id: int, action: Action) -> WorkItem:

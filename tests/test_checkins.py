@@ -244,3 +244,18 @@ def test_late_acks_and_reports_are_assessment_facts(rt) -> None:
     assert not [i for i in units["wuhu"].items if i["rule"] in ("ack_late", "progress_late")
                 and i["reason"].startswith("任务1")]  # its task-1 part on time (task 2: not)
     assert units["wuhu"].score > units["hefei"].score
+
+
+def test_an_imported_policys_reporting_rule_else_the_default() -> None:
+    from engine.models import Policy
+
+    monthly = Policy(id="p", issued_on=date(2022, 3, 10),
+                     data={"reporting": "每月23日前", "horizon_year": 2022})
+    windows = checkins.reporting_windows(monthly, date(2022, 5, 1), "每季度末月25日前")
+    assert [(w.opens_on, w.due_date) for w in windows[:3]] == [
+        (date(2022, 3, 10), date(2022, 3, 23)), (date(2022, 4, 1), date(2022, 4, 23)),
+        (date(2022, 5, 1), date(2022, 5, 23))]
+    silent = Policy(id="q", issued_on=date(2022, 3, 10), data={"reporting": None})
+    due = [w.due_date for w in checkins.reporting_windows(silent, date(2023, 1, 1),
+                                                          "每季度末月25日前")]
+    assert due[:2] == [date(2022, 3, 25), date(2022, 6, 25)] and date(2023, 12, 25) in due

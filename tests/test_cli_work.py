@@ -114,3 +114,27 @@ def test_work_list_json_gives_every_kind_with_due_date_status_and_light(cli) -> 
     assert [r["kind"] for r in review] == ["review"] and review[0]["role"] == "supervisor"
     assert "不存在" in cli("work", "list", "--unit", "nowhere", "--json", code=2)
     assert "不存在" in cli("work", "list", "--unit", "hefei", "--policy", "x", "--json", code=2)
+
+
+def test_ack_and_report_from_the_command_line(cli, tmp_path) -> None:  # noqa: F811
+    import json
+
+    cli("init", "--demo")
+    cli("tick", "--until", "2018-06-20")
+    rows = json.loads(cli("work", "list", "--unit", "jxw", "--json"))
+    ack = next(r for r in rows if r["kind"] == "ack" and r["task_number"] == 2)
+    progress = next(r for r in rows if r["kind"] == "progress" and r["task_number"] == 2)
+    assert "已签收" in cli("work", "ack", str(ack["id"]), "--as", "jxw")
+    assert "不能再办理" in cli("work", "ack", str(ack["id"]), "--as", "jxw", code=2)
+    assert "不适用" in cli("work", "submit", str(progress["id"]), "--as", "jxw", "--text", "x",
+                        code=2)
+    note = tmp_path / "进展.txt"
+    note.write_text("第二季度进展", encoding="utf-8")
+    out = cli("work", "report", str(progress["id"]), "--as", "jxw", "--text", "已完成首批入库",
+              "--number", "pooled=300", "--problems", "需财政厅明确资金", "--file", str(note))
+    assert "已报送工作进展" in out
+    rows = {r["id"]: r for r in json.loads(cli("work", "list", "--unit", "jxw", "--json"))}
+    assert rows[ack["id"]]["status"] == "closed" and rows[ack["id"]]["light"] == "grey"
+    assert rows[progress["id"]]["status"] == "closed"
+    history = cli("work", "history", str(progress["id"]))
+    assert "签收" in history and "报送工作进展" in history

@@ -171,7 +171,8 @@ def _checkin_facts(s: Session, found: dict[int, Obligation], acked: dict[int, da
                    handed_in: dict[tuple[int, str], list[datetime]]) -> None:
     """When each 签收 / progress item left its unit's hands: acknowledged, reported, or the
     unit handed in its part while the item was open."""
-    reports = dict(s.execute(select(ProgressReport.work_item_id, ProgressReport.submitted_at)))
+    reports = {item_id: at for item_id, at in s.execute(
+        select(ProgressReport.work_item_id, ProgressReport.submitted_at))}
     for ob in found.values():
         if not ob.checkin:
             continue
