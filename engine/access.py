@@ -140,12 +140,17 @@ def require(actor: Actor, item: WorkItem, action: Action) -> None:
             raise PermissionDeniedError("不能审核本单位牵头的事项（须由其他督查人员审核）")
         return
     if item.role is ItemRole.SUPERVISOR or (
-            action is Action.REQUEST_EXTENSION and item.role is not ItemRole.LEAD) or (
-            _CHECKIN_ACTION.get(item.kind) is not (
-                action if action in _CHECKIN_ACTION.values() else None)):
+            action is Action.REQUEST_EXTENSION and item.role is not ItemRole.LEAD) or \
+            not _fits(item, action):
         raise PermissionDeniedError("此操作不适用于该事项")
     if actor.role is not Role.LIAISON or actor.unit_id != item.unit_id:
         raise PermissionDeniedError("只有本单位联络员可以办理本单位事项")
+
+
+def _fits(item: WorkItem, action: Action) -> bool:
+    """A 签收 / progress item takes its one action; the BPMN's items never take those."""
+    own = _CHECKIN_ACTION.get(item.kind)
+    return action is own if own is not None else action not in _CHECKIN_ACTION.values()
 
 
 def may_decide_extensions(actor: Actor, lead_unit_id: str | None = None) -> bool:
