@@ -22,7 +22,16 @@ import enum
 from dataclasses import dataclass
 
 from engine.errors import NotFoundError, PermissionDeniedError, StateError
-from engine.models import ACTIONABLE, Attachment, Instance, ItemRole, Role, User, WorkItem
+from engine.models import (
+    ACTIONABLE,
+    Attachment,
+    Instance,
+    ItemKind,
+    ItemRole,
+    Role,
+    User,
+    WorkItem,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,12 @@ class Action(enum.StrEnum):
     SUBMIT = "submit"                # submit evidence or a contribution (and save a draft)
     REQUEST_EXTENSION = "extend"     # 延期申请 (lead items with a due date)
     REVIEW = "review"                # approve or return (supervisor items)
+    ACKNOWLEDGE = "ack"              # 签收 (ack items)
+    REPORT = "report"                # 进展报送 (progress items)
+
+
+# the one action of an engine-managed item (engine.checkins); BPMN items take the others
+_CHECKIN_ACTION = {ItemKind.ACK: Action.ACKNOWLEDGE, ItemKind.PROGRESS: Action.REPORT}
 
 
 class View(enum.StrEnum):
@@ -104,6 +119,8 @@ def item_actions(actor: Actor, item: WorkItem, *, extension_pending: bool = Fals
         return frozenset({Action.REVIEW}) if ok else frozenset()
     if actor.role is not Role.LIAISON or actor.unit_id != item.unit_id:
         return frozenset()
+    if item.kind in _CHECKIN_ACTION:
+        return frozenset({_CHECKIN_ACTION[item.kind]})
     found = {Action.SUBMIT}
     if item.role is ItemRole.LEAD and item.due_date is not None and not extension_pending:
         found.add(Action.REQUEST_EXTENSION)
@@ -123,10 +140,17 @@ def require(actor: Actor, item: WorkItem, action: Action) -> None:
             raise PermissionDeniedError("不能审核本单位牵头的事项（须由其他督查人员审核）")
         return
     if item.role is ItemRole.SUPERVISOR or (
-            action is Action.REQUEST_EXTENSION and item.role is not ItemRole.LEAD):
+            action is Action.REQUEST_EXTENSION and item.role is not ItemRole.LEAD) or \
+            not _fits(item, action):
         raise PermissionDeniedError("此操作不适用于该事项")
     if actor.role is not Role.LIAISON or actor.unit_id != item.unit_id:
         raise PermissionDeniedError("只有本单位联络员可以办理本单位事项")
+
+
+def _fits(item: WorkItem, action: Action) -> bool:
+    """A 签收 / progress item takes its one action; the BPMN's items never take those."""
+    own = _CHECKIN_ACTION.get(item.kind)
+    return action is own if own is not None else action not in _CHECKIN_ACTION.values()
 
 
 def may_decide_extensions(actor: Actor, lead_unit_id: str | None = None) -> bool:

@@ -314,7 +314,7 @@ def discard_unclaimed(session: Session, blob_dir: Path, unit_id: str,
     """Delete the unit's uploads that no evidence claimed (removed from a draft)."""
     rows = [a for a in session.scalars(select(Attachment).where(
         Attachment.id.in_(list(ids)), Attachment.unit_id == unit_id,
-        Attachment.evidence_id.is_(None)))]
+        Attachment.evidence_id.is_(None), Attachment.progress_report_id.is_(None)))]
     for att in rows:
         session.delete(att)
     session.flush()
@@ -329,7 +329,8 @@ def prune_unclaimed(session: Session, clock: Clock, blob_dir: Path) -> int:
         WorkItem.draft.is_not(None))) if isinstance(draft, dict)
         for i in draft.get("attachment_ids", []) if isinstance(i, int)}
     rows = [a for a in session.scalars(select(Attachment).where(
-        Attachment.evidence_id.is_(None), Attachment.created_at < cutoff)) if a.id not in drafted]
+        Attachment.evidence_id.is_(None), Attachment.progress_report_id.is_(None),
+        Attachment.created_at < cutoff)) if a.id not in drafted]
     for att in rows:
         session.delete(att)
     session.flush()

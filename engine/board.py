@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, se
 from sqlalchemy.orm import Session
 
 from engine.lights import DUE_SOON_DAYS, Light
-from engine.models import Cycle, Instance, ItemRole, ItemStatus, PolicyTask, WorkItem
+from engine.models import Cycle, Instance, ItemKind, ItemStatus, PolicyTask, WorkItem
 from engine.units import unit_names
 
 MAX_PER_PAGE = 1000
@@ -52,7 +52,7 @@ class BoardPage:
 
 
 def light_sql(today: date, due_soon_days: int = DUE_SOON_DAYS) -> ColumnElement[str]:
-    """``engine.lights.light`` of the lead item as SQL (a missing item counts as open)."""
+    """``engine.lights.light`` of the lead's evidence item as SQL (a missing one counts as open)."""
     status, due = WorkItem.status, Instance.due_date
     waiting = and_(status.is_not(None), status == ItemStatus.SUBMITTED)
     return case(
@@ -75,7 +75,7 @@ def _base(columns: tuple[Any, ...], f: BoardFilter, lit: ColumnElement[str]) -> 
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .outerjoin(WorkItem, and_(WorkItem.instance_id == Instance.id,
-                                   WorkItem.role == ItemRole.LEAD)))
+                                   WorkItem.kind == ItemKind.EVIDENCE)))
     if f.policy:
         q = q.where(PolicyTask.policy_id == f.policy)
     if f.task is not None:
@@ -96,7 +96,7 @@ def board_page(s: Session, today: date, f: BoardFilter = BoardFilter(), *, page:
                per_page: int = 100) -> BoardPage:
     """Page ``page`` of the board: overdue first (most days first), then due soon, on track,
     closed; ties by due date, task number, unit and instance. Two queries: counts, rows."""
-    from engine.queries import board_columns, board_row  # queries imports this module's rules
+    from engine.queries import board_columns, board_row, with_acks  # (queries imports us)
 
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     lit = light_sql(today)
@@ -109,5 +109,5 @@ def board_page(s: Session, today: date, f: BoardFilter = BoardFilter(), *, page:
                    PolicyTask.number, Instance.lead_unit_id, Instance.id)
          .limit(per_page).offset((page - 1) * per_page))
     names = unit_names(s, today)
-    rows = [board_row(r, names, today) for r in s.execute(q)]
+    rows = with_acks(s, [board_row(r, names, today) for r in s.execute(q)])
     return BoardPage(rows, total, page, per_page, counts)

@@ -14,7 +14,8 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from engine.errors import ConfigError
+from engine.deadlines import parse_deadline
+from engine.errors import ConfigError, DeadlinePhraseError
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS_DIR = ROOT / "workflows"
@@ -35,11 +36,15 @@ class SchedulerKnobs:
     bulletins: frozenset[str] = frozenset(BULLETIN_KINDS)
     bulletin_working_day: int = 1
     contact: tuple[str, str] | None = None
+    ack_working_days: int = 2
+    progress_rule: str = "每季度末月25日前"
 
     @classmethod
     def parse(cls, env: Mapping[str, str]) -> SchedulerKnobs:
         """DUBAN_REMINDER_DAYS ("7,1"), DUBAN_REMINDER_WORKING_DAYS, DUBAN_ESCALATE_AFTER,
-        DUBAN_BULLETINS ("monthly,yearly"), DUBAN_BULLETIN_WORKING_DAY, DUBAN_CONTACT."""
+        DUBAN_BULLETINS ("monthly,yearly"), DUBAN_BULLETIN_WORKING_DAY, DUBAN_CONTACT,
+        DUBAN_ACK_WORKING_DAYS (签收 within N working days, 2), DUBAN_PROGRESS_RULE (the
+        progress-report rule of a policy that states none, "每季度末月25日前")."""
         raw = env.get("DUBAN_REMINDER_DAYS", "7,1")
         try:
             days = tuple(int(x) for x in raw.split(",") if x.strip())
@@ -60,7 +65,22 @@ class SchedulerKnobs:
                    bulletins=kinds,
                    bulletin_working_day=_int(env, "DUBAN_BULLETIN_WORKING_DAY", 1, minimum=1),
                    contact=(name.strip(), phone.strip()) if name.strip() and phone.strip()
-                   else None)
+                   else None,
+                   ack_working_days=_int(env, "DUBAN_ACK_WORKING_DAYS", 2, minimum=1),
+                   progress_rule=_progress_rule(env.get("DUBAN_PROGRESS_RULE")))
+
+
+def _progress_rule(raw: str | None) -> str:
+    """A recurring deadline phrase (每季度末月25日前, 每月23日前)."""
+    phrase = (raw or "").strip() or "每季度末月25日前"
+    try:
+        kind = parse_deadline(phrase).kind
+    except DeadlinePhraseError:
+        kind = ""
+    if kind not in ("yearly", "quarterly", "monthly", "half_yearly"):
+        raise ConfigError("DUBAN_PROGRESS_RULE", phrase,
+                          "应为周期性时限，如 每季度末月25日前、每月23日前")
+    return phrase
 
 
 @dataclass(frozen=True)

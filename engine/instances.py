@@ -22,6 +22,8 @@ from engine.clock import CHINA_TZ, Clock, overdue_from, today
 from engine.errors import ConflictError, StateError
 from engine.models import (
     ACTIONABLE,
+    BPMN_KINDS,
+    KIND_OF_ROLE,
     Cycle,
     EngineEvent,
     Instance,
@@ -134,8 +136,10 @@ def sync(s: Session, clock: Clock, inst: Instance, wf: BpmnWorkflow, *, persist:
     timer's ``overdue`` escalation is not turned into an event: the overdue sweep is the one
     source of "overdue" (docs/scheduler.md)."""
     now = clock.now()
-    existing = {(w.task_name, w.unit_id): w for w in s.scalars(
-        select(WorkItem).where(WorkItem.instance_id == inst.id))} if inst.id else {}
+    rows = list(s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id))
+                ) if inst.id else []
+    # the 签收 and 进展报送 items live beside the BPMN (engine.checkins): not its human tasks
+    existing = {(w.task_name, w.unit_id): w for w in rows if w.kind in BPMN_KINDS}
     ready_keys = set()
     for ht in bpmn.ready_human_tasks(wf):
         task, unit_id, title = ht.task, ht.unit, ht.title
@@ -158,6 +162,10 @@ def sync(s: Session, clock: Clock, inst: Instance, wf: BpmnWorkflow, *, persist:
             item.closed_at = now
     if closed and inst.status is not InstanceStatus.CLOSED:
         _close(inst, now)
+        for item in rows:  # nothing left to acknowledge or report on a closed obligation
+            if item.kind not in BPMN_KINDS and item.status in ACTIONABLE:
+                lifecycle.set_status(s, clock, item, ItemStatus.CANCELLED, actor=actor,
+                                     reason="事项已办结")
     for code in escalations:
         if code == OVERDUE_CODE:
             continue
@@ -174,7 +182,8 @@ def _upsert_item(s: Session, clock: Clock, inst: Instance, item: WorkItem | None
     now = clock.now()
     if item is None:
         new = WorkItem(instance_id=inst.id, spiff_task_id=spiff_id, task_name=key[0],
-                       unit_id=key[1], role=role, title=title, due_date=_due_for(role, inst, now),
+                       unit_id=key[1], role=role, kind=KIND_OF_ROLE[role],
+                       title=title, due_date=_due_for(role, inst, now),
                        status=ItemStatus.OPEN, created_at=now, updated_at=now)
         s.add(new)
         lifecycle.created(s, clock, new, actor=actor)

@@ -34,8 +34,10 @@ from engine.errors import (
     ValidationError,
 )
 from engine.models import (
+    KIND_OF_ROLE,
     EscalationLevel,
     Interview,
+    ItemKind,
     ItemRole,
     ItemStatus,
     Transition,
@@ -47,22 +49,27 @@ CLOSED, CANCELLED = ItemStatus.CLOSED, ItemStatus.CANCELLED
 Level = EscalationLevel
 Ref = tuple[str, Any]  # (kind, id): ("document", 12), ("message", "urge:5:2018-08-30")
 
-# role -> from-status (None: created) -> the statuses it may become
-STATUS_RULES: Mapping[ItemRole, Mapping[ItemStatus | None, frozenset[ItemStatus]]] = {
-    ItemRole.LEAD: {
+_EVIDENCE_LOOP: Mapping[ItemStatus | None, frozenset[ItemStatus]] = {
+    None: frozenset({OPEN}),
+    OPEN: frozenset({SUBMITTED, CANCELLED}),
+    RETURNED: frozenset({SUBMITTED, CANCELLED}),
+    SUBMITTED: frozenset({RETURNED, CLOSED}),    # returned by review / approved
+}
+_ONCE: Mapping[ItemStatus | None, frozenset[ItemStatus]] = {
+    None: frozenset({OPEN}),
+    OPEN: frozenset({CLOSED, CANCELLED}),        # done (handed in, acknowledged) / withdrawn
+}
+# kind -> from-status (None: created) -> the statuses it may become
+STATUS_RULES: Mapping[ItemKind, Mapping[ItemStatus | None, frozenset[ItemStatus]]] = {
+    ItemKind.EVIDENCE: _EVIDENCE_LOOP,           # the lead's final report, reviewed
+    ItemKind.PLAN: _EVIDENCE_LOOP,               # milestones, reviewed the same way
+    ItemKind.CONTRIBUTION: _ONCE,                # the contribution closes it
+    ItemKind.ACK: _ONCE,                         # 签收
+    ItemKind.PROGRESS: _ONCE,                    # a period's report (or withdrawn)
+    ItemKind.REVIEW: {
         None: frozenset({OPEN}),
-        OPEN: frozenset({SUBMITTED, CANCELLED}),
-        RETURNED: frozenset({SUBMITTED, CANCELLED}),
-        SUBMITTED: frozenset({RETURNED, CLOSED}),    # returned by review / approved
-    },
-    ItemRole.SUPPORTING: {
-        None: frozenset({OPEN}),
-        OPEN: frozenset({CLOSED, CANCELLED}),        # the contribution closes it
-    },
-    ItemRole.SUPERVISOR: {
-        None: frozenset({OPEN}),
-        OPEN: frozenset({CLOSED, CANCELLED}),        # reviewed
-        CLOSED: frozenset({OPEN}),                   # the next round's review
+        OPEN: frozenset({CLOSED, CANCELLED}),    # reviewed
+        CLOSED: frozenset({OPEN}),               # the next round's review
     },
 }
 
@@ -86,12 +93,13 @@ def _allowed(options: Iterable[Any]) -> str:
 
 
 def check_status(item: WorkItem, to: ItemStatus, current: ItemStatus | None) -> None:
-    """Raise ``TransitionError`` unless the table allows ``current`` -> ``to`` for the role."""
-    allowed = STATUS_RULES[item.role].get(current, frozenset())
+    """Raise ``TransitionError`` unless the table allows ``current`` -> ``to`` for the kind."""
+    kind = ItemKind(item.kind or KIND_OF_ROLE[ItemRole(item.role)])
+    allowed = STATUS_RULES[kind].get(current, frozenset())
     if to not in allowed:
         was = current.label if current is not None else "（新建）"
         raise TransitionError(
-            f"事项 #{item.id}（{ROLE_ZH[item.role]}）的状态不能从“{was}”变为“{to.label}”；"
+            f"事项 #{item.id}（{kind.label}）的状态不能从“{was}”变为“{to.label}”；"
             f"可变为：{_allowed(allowed)}")
 
 

@@ -35,7 +35,7 @@ def load_into_db(s: Session, clock: Clock, policy: PolicyDef,
     # keys the file does not own (the 考核细则 a supervisor edited) survive a reload
     row.data = {**(row.data or {}), "doc_office": policy.doc_office,
                 "horizon_year": policy.horizon_year,
-                "selection_years": list(policy.selection_years),
+                "selection_years": list(policy.selection_years), "reporting": policy.reporting,
                 "groups": {k: list(v) for k, v in policy.groups.items()}}
     s.flush()
     ctx = policy.context(WorkCalendar())

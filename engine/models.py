@@ -53,6 +53,35 @@ class ItemRole(enum.StrEnum):
     SUPERVISOR = "supervisor"
 
 
+class ItemKind(enum.StrEnum):
+    """What a work item asks for: the BPMN's evidence / contribution / review, or the
+    engine-managed 签收 (ack) and periodic 进展报送 (progress); ``plan`` is reserved for
+    milestones."""
+
+    ACK = "ack"
+    PROGRESS = "progress"
+    PLAN = "plan"
+    EVIDENCE = "evidence"
+    CONTRIBUTION = "contribution"
+    REVIEW = "review"
+
+    @property
+    def label(self) -> str:
+        """The kind in Chinese (the inbox's column)."""
+        return _ITEM_KIND_LABELS[self]
+
+
+_ITEM_KIND_LABELS = {ItemKind.ACK: "签收", ItemKind.PROGRESS: "进展报送", ItemKind.PLAN: "形象进度",
+                     ItemKind.EVIDENCE: "办结报告", ItemKind.CONTRIBUTION: "配合报送",
+                     ItemKind.REVIEW: "审核"}
+# the kinds the BPMN process owns (instances.sync); the others the engine keeps beside it
+# the kind of a BPMN human task's item, by its lane's role
+KIND_OF_ROLE = {ItemRole.LEAD: ItemKind.EVIDENCE, ItemRole.SUPPORTING: ItemKind.CONTRIBUTION,
+                ItemRole.SUPERVISOR: ItemKind.REVIEW}
+BPMN_KINDS = (ItemKind.EVIDENCE, ItemKind.CONTRIBUTION, ItemKind.REVIEW)
+CHECKIN_KINDS = (ItemKind.ACK, ItemKind.PROGRESS)
+
+
 class ItemStatus(enum.StrEnum):
     """open / returned need the unit's action; submitted waits for review; closed is done."""
 
@@ -365,6 +394,8 @@ class WorkItem(Base):
     task_name: Mapped[str] = mapped_column(String(100))
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     role: Mapped[ItemRole] = mapped_column(_enum(ItemRole))
+    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind), default=ItemKind.EVIDENCE,
+                                           server_default=ItemKind.EVIDENCE.value)
     title: Mapped[str] = mapped_column(String(200))
     due_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus))
@@ -398,6 +429,8 @@ class Attachment(Base):
     __tablename__ = "attachments"
     id: Mapped[int] = mapped_column(primary_key=True)
     evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"), index=True)
+    progress_report_id: Mapped[int | None] = mapped_column(ForeignKey("progress_reports.id"),
+                                                           index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
@@ -417,6 +450,24 @@ class Evidence(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
     numbers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attachments: Mapped[list[Attachment]] = relationship()
+
+
+class ProgressReport(Base):
+    """A periodic 进展报送: what was done, numbers so far, problems to coordinate, next steps."""
+
+    __tablename__ = "progress_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_date: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    numbers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    problems: Mapped[str | None] = mapped_column(Text)    # 需协调解决的问题
+    next_steps: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attachments: Mapped[list[Attachment]] = relationship()
 

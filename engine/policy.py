@@ -29,6 +29,7 @@ TARGET_KINDS = ("count", "amount")  # whole things counted, or a quantity that m
 COUNT_WORDS = "户个家名人项所条件次座只批场期位款套台篇部支"
 # Units that are quantities even when they end in a measure word (1.5万户, 2.5亿元, 12.5%).
 AMOUNT_MARKS = ("元", "%", "％", "‰", "万", "亿", "千", "百", "吨", "米", "亩", "公里", "小时")
+REPORTING_KINDS = ("yearly", "quarterly", "monthly", "half_yearly")
 MORE_MARK = "等"  # a cell ending in 等 means "and others"
 _CELL_SEPARATORS = re.compile(r"[、，,；;]")
 _SLUG = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -37,7 +38,7 @@ _PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 POLICY_FIELDS = {"id": "政策编号", "title": "标题", "issuer": "发文机关", "issued_on": "发布日期",
                  "horizon_year": "目标年份", "selection_years": "评选年份",
                  "supervisor": "督查单位", "doc_office": "发文字号代字", "units": "单位",
-                 "groups": "单位组", "tasks": "任务分解表"}
+                 "groups": "单位组", "tasks": "任务分解表", "reporting": "进展报送要求"}
 UNIT_FIELDS = {"kind": "类别", "names": "名称", "aliases": "别名"}
 NAME_FIELDS = {"name": "全称", "short_name": "简称", "valid_from": "启用日期",
                "valid_to": "停用日期"}
@@ -172,6 +173,7 @@ class PolicyDef:
     tasks: tuple[TaskDef, ...]
     source: Path
     digest: str
+    reporting: str | None = None  # 进展报送: "每季度末月25日前" (a recurring deadline phrase)
 
     def context(self, calendar: WorkCalendar | None = None) -> RuleContext:
         """The rule context of this policy (start, horizon, selection years)."""
@@ -221,10 +223,25 @@ def load_policy(path: Path) -> PolicyDef:
         issuer=top.text("issuer"), issued_on=issued_on, doc_office=top.text("doc_office"),
         supervisor=top.unit_id("supervisor", units), horizon_year=horizon,
         selection_years=selection, units=MappingProxyType(units), groups={}, tasks=(),
-        source=path.resolve(), digest=digest)
+        source=path.resolve(), digest=digest, reporting=_reporting(top))
     _check_names_unique(top, units)
     shell = replace(shell, groups=MappingProxyType(_groups(top, units)))
     return replace(shell, tasks=_tasks(top, shell))
+
+
+def _reporting(top: Section) -> str | None:
+    """The progress-report rule, checked: a recurring deadline phrase."""
+    phrase = top.opt_text("reporting")
+    if phrase is None:
+        return None
+    try:
+        rule = parse_deadline(phrase)
+    except DubanError as exc:
+        raise top.error(f"进展报送要求“{phrase}”无法识别：{_bare(exc)}", "reporting") from None
+    if rule.kind not in REPORTING_KINDS:
+        raise top.error(f"进展报送要求“{phrase}”应为周期性时限（如 每季度末月25日前、每月23日前）",
+                        "reporting")
+    return phrase
 
 
 def _selection_years(top: Section, first: int, last: int) -> tuple[int, ...]:

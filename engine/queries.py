@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access
+from engine import access, checkins
 from engine.access import Action, Actor, View
 from engine.clock import CHINA_TZ
-from engine.lights import Light, Signal, days_left, signal
+from engine.lights import Light, Signal, days_left, light, signal
 from engine.models import (
     ACTIONABLE,
     INBOX_DUE,
@@ -24,10 +24,12 @@ from engine.models import (
     ExtensionRequest,
     ExtensionStatus,
     Instance,
+    ItemKind,
     ItemRole,
     ItemStatus,
     Policy,
     PolicyTask,
+    ProgressReport,
     Review,
     WorkItem,
 )
@@ -95,6 +97,48 @@ def instance_labels(s: Session, instance_ids: Iterable[int]) -> Labels:
 
 
 @dataclass(frozen=True)
+class WorkRow:
+    """One work item of a unit as ``duban work list --json`` gives it (the contract)."""
+
+    id: int
+    policy: str
+    task_number: int
+    title: str
+    kind: str
+    role: str
+    cycle: str
+    due_date: date | None
+    status: str
+    light: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's object: ISO due date, plain strings."""
+        return {"id": self.id, "policy": self.policy, "task_number": self.task_number,
+                "title": self.title, "kind": self.kind, "role": self.role, "cycle": self.cycle,
+                "due_date": self.due_date.isoformat() if self.due_date else None,
+                "status": self.status, "light": self.light}
+
+
+def unit_work(s: Session, unit_id: str, today: date, *, policy: str | None = None,
+              statuses: Sequence[ItemStatus] | None = None) -> list[WorkRow]:
+    """Every work item of a unit, of every kind and role (its reviews too, for the
+    supervising unit), the earliest due first; one query."""
+    q = (select(WorkItem.id, PolicyTask.policy_id, PolicyTask.number, WorkItem.title,
+                WorkItem.kind, WorkItem.role, Cycle.label, WorkItem.due_date, WorkItem.status)
+         .join(Instance, Instance.id == WorkItem.instance_id)
+         .join(PolicyTask, PolicyTask.id == Instance.task_id)
+         .join(Cycle, Cycle.id == Instance.cycle_id)
+         .where(WorkItem.unit_id == unit_id).order_by(*_DUE_FIRST))
+    if policy:
+        q = q.where(PolicyTask.policy_id == policy)
+    if statuses is not None:
+        q = q.where(WorkItem.status.in_(statuses))
+    return [WorkRow(r.id, r.policy_id, r.number, r.title, r.kind.value, r.role.value, r.label,
+                    r.due_date, r.status.value, light(r.status, r.due_date, today).value)
+            for r in s.execute(q)]
+
+
+@dataclass(frozen=True)
 class BoardRow:
     """One obligation (task x lead unit x cycle) on the supervisors' board."""
 
@@ -113,6 +157,14 @@ class BoardRow:
     closed_on: date | None = None  # the day it was closed (China time)
     days_late: int = 0     # past the due date: till today, or till closing (closed late: > 0)
     signal: Signal | None = None   # the light with its reason (逾期报送·待审 …)
+    ack_due: date | None = None    # the lead unit's 签收: its due date (None: no 签收 item)
+    acked_at: datetime | None = None  # when the lead unit acknowledged
+
+    @property
+    def ack_late(self) -> bool:
+        """Acknowledged after the 签收 due date (a late 签收 stays marked late)."""
+        done = _local_day(self.acked_at)
+        return done is not None and self.ack_due is not None and done > self.ack_due
 
 
 def _local_day(at: datetime | None) -> date | None:
@@ -145,7 +197,7 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .outerjoin(WorkItem, and_(WorkItem.instance_id == Instance.id,
-                                   WorkItem.role == ItemRole.LEAD)))
+                                   WorkItem.kind == ItemKind.EVIDENCE)))
     if policy:
         q = q.where(PolicyTask.policy_id == policy)
     if task is not None:
@@ -161,9 +213,25 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
         if status and not board_matches(row, status):
             continue
         rows.append(row)
+    rows = with_acks(s, rows)
     rows.sort(key=lambda r: (_ORDER[r.light], -r.days_overdue, r.due_date or date.max,
                              r.task_number, r.unit_id, r.instance_id))
     return rows
+
+
+def with_acks(s: Session, rows: list[BoardRow]) -> list[BoardRow]:
+    """The rows with their lead unit's 签收 (due date, and when it was acknowledged)."""
+    ids = [r.instance_id for r in rows]
+    acks: dict[int, tuple[date | None, datetime | None]] = {}
+    for start in range(0, len(ids), 500):
+        acks.update({r.instance_id: (r.due_date, r.closed_at if r.status is ItemStatus.CLOSED
+                                     else None)
+                     for r in s.execute(select(WorkItem.instance_id, WorkItem.due_date,
+                                               WorkItem.closed_at, WorkItem.status).where(
+                         WorkItem.instance_id.in_(ids[start:start + 500]),
+                         WorkItem.kind == ItemKind.ACK, WorkItem.role == ItemRole.LEAD))})
+    return [replace(r, ack_due=acks[r.instance_id][0], acked_at=acks[r.instance_id][1])
+            if r.instance_id in acks else r for r in rows]
 
 
 def board_row(r: Any, names: dict[str, str], today: date) -> BoardRow:
@@ -206,6 +274,8 @@ class ItemDetail:
     reviews: list[Review] = field(default_factory=list)
     extensions: list[ExtensionRequest] = field(default_factory=list)
     history: list[AuditEvent] = field(default_factory=list)
+    checkins: list[tuple[WorkItem, bool]] = field(default_factory=list)  # 签收/进展, late
+    reports: list[ProgressReport] = field(default_factory=list)  # the latest first
 
 
 def item_detail(s: Session, actor: Actor, item_id: int) -> ItemDetail:
@@ -232,15 +302,32 @@ def item_detail(s: Session, actor: Actor, item_id: int) -> ItemDetail:
     if View.EXTENSIONS in seen:
         detail.extensions = list(s.scalars(select(ExtensionRequest).where(
             ExtensionRequest.instance_id == inst.id).order_by(ExtensionRequest.id)))
+    _add_checkins(s, actor, detail)
     detail.history = (instance_history(s, inst.id) if View.HISTORY in seen
                       else audit_history(s, "work_item", item.id))
     return detail
 
 
+def _add_checkins(s: Session, actor: Actor, detail: ItemDetail) -> None:
+    """The obligation's 签收 and progress record: all of it for those who see the evidence,
+    the unit's own part for a supporting unit."""
+    own = None if View.EVIDENCE in detail.views else detail.item.unit_id
+    detail.checkins = [(w, _closed_late(w)) for w in checkins.checkin_items(s, detail.instance.id)
+                       if own is None or w.unit_id == own]
+    detail.reports = [r for r in checkins.reports_of(s, detail.instance.id)
+                      if own is None or r.unit_id == own]
+
+
+def _closed_late(item: WorkItem) -> bool:
+    """Done after its due date (a late 签收 or report stays marked late)."""
+    done = _local_day(item.closed_at) if item.status is ItemStatus.CLOSED else None
+    return done is not None and item.due_date is not None and done > item.due_date
+
+
 def _contributions(s: Session, instance_id: int) -> list[tuple[WorkItem, Evidence | None]]:
     """Each supporting item of an obligation with its latest contribution (two queries)."""
     items = list(s.scalars(select(WorkItem).where(WorkItem.instance_id == instance_id,
-                                                  WorkItem.role == ItemRole.SUPPORTING)
+                                                  WorkItem.kind == ItemKind.CONTRIBUTION)
                            .order_by(WorkItem.unit_id)))
     latest: dict[int, Evidence] = {}
     if items:
@@ -250,7 +337,8 @@ def _contributions(s: Session, instance_id: int) -> list[tuple[WorkItem, Evidenc
     return [(w, latest.get(w.id)) for w in items]
 
 
-ACTION_LABELS = {"submit": "报送材料", "approve": "审核通过，办结销号", "return": "退回修改",
+ACTION_LABELS = {"submit": "报送材料", "acknowledge": "签收", "report_progress": "报送工作进展",
+                  "approve": "审核通过，办结销号", "return": "退回修改",
                  "request_extension": "申请延期", "approve_extension": "批准延期",
                  "reject_extension": "驳回延期申请", "start_instance": "启动流程",
                  "start": "启动流程", "overdue": "已逾期", "escalate": "逾期升级督办",

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import access, audit, bpmn, instances, lifecycle, outcomes
+from engine import access, audit, bpmn, checkins, instances, lifecycle, outcomes
 from engine.access import Action, Actor
 from engine.clock import Clock, ManualClock, overdue_from, today, use_clock
 from engine.errors import (
@@ -36,6 +36,7 @@ from engine.models import (
     ExtensionStatus,
     Instance,
     InstanceStatus,
+    ItemKind,
     ItemRole,
     ItemStatus,
     Review,
@@ -53,7 +54,7 @@ def get_item(s: Session, actor: Actor, item_id: int) -> WorkItem:
     return access.check_item(actor, item, item_id)
 
 
-def _actionable(s: Session, actor: Actor, item_id: int, action: Action) -> WorkItem:
+def actionable(s: Session, actor: Actor, item_id: int, action: Action) -> WorkItem:
     """The item, locked (its instance first), if the actor may take ``action`` on it now."""
     item = get_item(s, actor, item_id)
     if item.status not in ACTIONABLE:
@@ -86,7 +87,7 @@ def conflict(exc: BaseException) -> ConflictError | None:
 def save_draft(s: Session, clock: Clock, actor: Actor, item_id: int,
                draft: dict[str, Any]) -> WorkItem:
     """Keep what the unit has typed so far; nothing moves in the workflow."""
-    item = _actionable(s, actor, item_id, Action.SUBMIT)
+    item = actionable(s, actor, item_id, Action.SUBMIT)
     text = str(draft.get("text", ""))
     if len(text) > MAX_TEXT:
         raise ValidationError(f"说明文字不能超过 {MAX_TEXT} 字")
@@ -98,15 +99,15 @@ def submit(s: Session, clock: Clock, actor: Actor, item_id: int, *, text: str,
            numbers: dict[str, Any] | None = None,
            attachment_ids: Sequence[int] = ()) -> WorkItem:
     """A unit submits evidence (lead) or its contribution (supporting)."""
-    item = _actionable(s, actor, item_id, Action.SUBMIT)
+    item = actionable(s, actor, item_id, Action.SUBMIT)
     text = (text or "").strip()
     if not text:
         raise ValidationError("请填写办理情况说明")
     if len(text) > MAX_TEXT:
         raise ValidationError(f"说明文字不能超过 {MAX_TEXT} 字")
     inst = item.instance
-    clean = _check_numbers(inst, numbers or {}) if item.role is ItemRole.LEAD else {}
-    atts = _claim_attachments(s, actor, attachment_ids)
+    clean = check_numbers(inst, numbers or {}) if item.role is ItemRole.LEAD else {}
+    atts = claim_attachments(s, actor, attachment_ids)
     now = clock.now()
     ev = Evidence(work_item_id=item.id, instance_id=inst.id, unit_id=item.unit_id,
                   user_id=actor.user_id, text=text, numbers=clean, submitted_at=now,
@@ -121,6 +122,7 @@ def submit(s: Session, clock: Clock, actor: Actor, item_id: int, *, text: str,
     item.submitted_at, item.updated_at, item.draft = now, now, None
     if item.status is ItemStatus.CLOSED:
         item.closed_at = now
+    checkins.settle_on_submission(s, clock, item)
     _advance(s, clock, inst, item, data, actor.username)
     audit.record(s, clock, actor=actor.username, action="submit", object_type="work_item",
                  object_id=str(item.id), before=before,
@@ -129,7 +131,7 @@ def submit(s: Session, clock: Clock, actor: Actor, item_id: int, *, text: str,
     return item
 
 
-def _check_numbers(inst: Instance, numbers: dict[str, Any]) -> dict[str, float]:
+def check_numbers(inst: Instance, numbers: dict[str, Any]) -> dict[str, float]:
     """The reported numbers, each checked against its target (key, kind, range)."""
     targets = {t["key"]: t for t in inst.task.targets}
     clean: dict[str, float] = {}
@@ -168,11 +170,12 @@ def _check_number(target: dict[str, Any], raw: Any) -> float:
     return int(value) if value.is_integer() else value
 
 
-def _claim_attachments(s: Session, actor: Actor, ids: Sequence[int]) -> list[Attachment]:
+def claim_attachments(s: Session, actor: Actor, ids: Sequence[int]) -> list[Attachment]:
     atts = []
     for att_id in dict.fromkeys(ids):
         att = s.get(Attachment, att_id)
-        if att is None or att.unit_id != actor.unit_id or att.evidence_id is not None:
+        if att is None or att.unit_id != actor.unit_id or att.evidence_id is not None \
+                or att.progress_report_id is not None:
             raise ValidationError(f"附件 #{att_id} 不存在或不可用")
         atts.append(att)
     return atts
@@ -181,14 +184,14 @@ def _claim_attachments(s: Session, actor: Actor, ids: Sequence[int]) -> list[Att
 def review(s: Session, clock: Clock, actor: Actor, item_id: int, *, approve: bool,
            reason: str | None = None) -> WorkItem:
     """A supervisor approves (the obligation closes) or returns it with a reason."""
-    item = _actionable(s, actor, item_id, Action.REVIEW)
+    item = actionable(s, actor, item_id, Action.REVIEW)
     reason = (reason or "").strip() or None
     if not approve and not reason:
         raise ValidationError("退回时请填写退回理由")
     inst = item.instance
     now = clock.now()
     lead = s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
-                                            WorkItem.role == ItemRole.LEAD)).first()
+                                            WorkItem.kind == ItemKind.EVIDENCE)).first()
     evidence = s.scalars(select(Evidence).where(Evidence.instance_id == inst.id,
                                                 Evidence.unit_id == inst.lead_unit_id)
                          .order_by(Evidence.id.desc())).first()  # the lead's, not a contribution
@@ -224,7 +227,7 @@ def _advance(s: Session, clock: Clock, inst: Instance, item: WorkItem,
 def request_extension(s: Session, clock: Clock, actor: Actor, item_id: int, *, new_due: date,
                       reason: str, progress: str | None = None) -> ExtensionRequest:
     """延期申请: filed by the lead unit before it is done, with a reason and a later date."""
-    item = _actionable(s, actor, item_id, Action.REQUEST_EXTENSION)
+    item = actionable(s, actor, item_id, Action.REQUEST_EXTENSION)
     inst = item.instance
     if not (reason or "").strip():
         raise ValidationError("请填写延期理由")
@@ -301,8 +304,9 @@ def _move_due_date(s: Session, clock: Clock, inst: Instance, new_due: date, acto
                    ref: lifecycle.Ref) -> None:
     """A new due date: the items in the unit's hands start the escalation ladder again."""
     inst.due_date = new_due
-    for item in s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,
-                                                 WorkItem.role != ItemRole.SUPERVISOR)):
+    for item in s.scalars(select(WorkItem).where(WorkItem.instance_id == inst.id,  # not 签收/进展
+                                                 WorkItem.kind.in_((ItemKind.EVIDENCE,
+                                                                    ItemKind.CONTRIBUTION)))):
         item.due_date = new_due
         if item.status in ACTIONABLE and item.escalation is not EscalationLevel.NONE:
             lifecycle.raise_level(s, clock, item.id, EscalationLevel.NONE, actor=actor,

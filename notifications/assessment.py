@@ -18,12 +18,14 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, select
 from sqlalchemy.orm import Session
 
+from engine.checkins import late_checkins
 from engine.clock import CHINA_TZ, overdue_from, start_of_day
 from engine.models import (
     AuditEvent,
     Cycle,
     Evidence,
     Instance,
+    ItemKind,
     ItemRole,
     Policy,
     PolicyTask,
@@ -176,7 +178,9 @@ def urge_facts(s: Session, policies: list[str], year: int, as_of: date) -> list[
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .where(PolicyTask.policy_id.in_(policies), WorkItem.overdue_marked_at >= start,
-                WorkItem.overdue_marked_at < stop).order_by(WorkItem.id))
+                WorkItem.overdue_marked_at < stop,  # a late 签收 / report: checkin_facts
+                WorkItem.kind.in_((ItemKind.EVIDENCE, ItemKind.CONTRIBUTION)))
+         .order_by(WorkItem.id))
     out = [Fact(r.unit_id, "urge", _local(r.overdue_marked_at),
                 f"任务{r.number}（{r.label}）逾期被催办", "work_item", r.id) for r in s.execute(q)]
     manual = (select(AuditEvent.id, AuditEvent.at, Instance.lead_unit_id, PolicyTask.number,
@@ -256,12 +260,27 @@ def manual_facts(s: Session, key: str, year: int) -> list[Fact]:
                  count=r.points) for r in rows]
 
 
+def checkin_facts(s: Session, policies: list[str], year: int, as_of: date) -> list[Fact]:
+    """Late or missing 签收 and progress reports due in the year (engine.checkins)."""
+    out = []
+    for kind, rule, what in ((ItemKind.ACK, "ack_late", "签收"),
+                             (ItemKind.PROGRESS, "progress_late", "进展报送")):
+        for r in late_checkins(s, as_of + timedelta(days=1), kind, policies=policies,
+                               start=date(year, 1, 1), end=date(year, 12, 31)):
+            when = (f"{_cn(r.reported_on)}办理" if r.reported_on else "至今未办理")
+            out.append(Fact(r.unit_id, rule, r.reported_on or r.due_date + timedelta(days=1),
+                            f"任务{r.task_number}{r.title}逾期：{what}时限{_cn(r.due_date)}，"
+                            f"{when}", "work_item", r.item_id))
+    return out
+
+
+
 FactReader = Callable[[Session, list[str], int, date], list[Fact]]
 # Progress reports (进展情况迟报或漏报) and 签收 (逾期签收) have rules but no reader yet: the
 # record keeps no such facts until progress reporting exists (issue 12). Manual items are added
 # by compute().
 READERS: list[FactReader] = [obligation_facts, review_facts, urge_facts, notice_facts,
-                             criticized_facts, target_facts]
+                             criticized_facts, target_facts, checkin_facts]
 
 
 # ------------------------------------------------------------------ scoring
@@ -331,3 +350,4 @@ def compute(s: Session, year: int, today: date, policy_id: str | None = None) ->
     units = [u for u in order if u in leading]
     return Result(year, policy_id, rules, as_of, score(rules, facts, names, units),
                   [names[u] for u in order if u not in leading])
+

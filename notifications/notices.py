@@ -34,6 +34,7 @@ from engine.models import (
     Cycle,
     EscalationLevel,
     Instance,
+    ItemKind,
     ItemRole,
     Policy,
     PolicyTask,
@@ -160,6 +161,7 @@ def _candidates(day: date, rule: EscalationRule, cal: WorkCalendar, unit_id: str
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .where(WorkItem.status.in_(ACTIONABLE), WorkItem.role == ItemRole.LEAD,
+                WorkItem.kind == ItemKind.EVIDENCE,  # 签收 and progress stop at the 催办
                 WorkItem.due_date <= latest_due,
                 WorkItem.escalation != EscalationLevel.NONE)
          .order_by(PolicyTask.number, WorkItem.due_date, WorkItem.id))

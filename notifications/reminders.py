@@ -27,6 +27,7 @@ from engine.models import (
     EscalationLevel,
     Instance,
     InstanceStatus,
+    ItemKind,
     ItemRole,
     PolicyTask,
     WorkItem,
@@ -62,7 +63,8 @@ class ReminderRule:
 
 def _sweep_columns() -> Any:
     return (select(WorkItem.id, WorkItem.unit_id, WorkItem.role, WorkItem.status,
-                   WorkItem.due_date, WorkItem.instance_id, PolicyTask.number, PolicyTask.title,
+                   WorkItem.due_date, WorkItem.instance_id, WorkItem.kind,
+                   WorkItem.title.label("item_title"), PolicyTask.number, PolicyTask.title,
                    PolicyTask.supervisor_unit_id, Cycle.label)
             .join(Instance, Instance.id == WorkItem.instance_id)
             .join(PolicyTask, PolicyTask.id == Instance.task_id)
@@ -86,7 +88,8 @@ def remind(sessions: sessionmaker[Session], clock: Clock, rule: ReminderRule | N
         for row in rows:
             left = (cal.working_days_between(day, row.due_date) if rule.working_days
                     else (row.due_date - day).days)
-            k = rule.window(left)
+            # a 签收 is due within days of its start: one reminder, on its due day
+            k = (0 if left == 0 else None) if row.kind is ItemKind.ACK else rule.window(left)
             if k is not None and light(row.status, row.due_date, day) is not Light.GREY:
                 due.append((row, f"reminder:{row.id}:{rule.label(k)}", left))
         done = existing_keys(s, [key for _, key, _ in due])
@@ -101,6 +104,13 @@ def _send_reminder(s: Session, clock: Clock, names: dict[str, str], to: Recipien
     # 还有7天 / 还有3个工作日 (a 个 belongs to 工作日 only: never 7个天)
     when = ("今天到期" if left == 0 else
             f"距截止还有{left}{'个工作日' if rule.working_days else '天'}")
+    if row.kind in CHECKIN_WORDS:
+        subject, text = checkin_reminder(row, unit, when)
+        text += f"\n\n请登录督办系统办理（待办事项 #{row.id}）。\n" + signature(
+            names, row.supervisor_unit_id, today(clock))
+        return int(notify(s, clock, to, key=key, unit_id=row.unit_id, kind="reminder",
+                          subject=subject, text=text, link=f"/items/{row.id}",
+                          related=("work_item", row.id)))
     subject = (f"【到期提醒】任务{row.number}{quoted(row.title)}（{row.label}）"
                f"将于{cn_date(row.due_date)}到期")
     text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}"
@@ -111,6 +121,30 @@ def _send_reminder(s: Session, clock: Clock, names: dict[str, str], to: Recipien
     return int(notify(s, clock, to, key=key, unit_id=row.unit_id, kind="reminder",
                       subject=subject, text=text, link=f"/items/{row.id}",
                       related=("work_item", row.id)))
+
+
+CHECKIN_WORDS = {ItemKind.ACK: "签收", ItemKind.PROGRESS: "报送工作进展"}
+
+
+def checkin_reminder(row: Row[Any], unit: str, when: str) -> tuple[str, str]:
+    """The reminder of a 签收 or a progress report: subject and body."""
+    task = f"任务{row.number}{quoted(row.title)}（{row.label}）"
+    if row.kind is ItemKind.ACK:
+        return (f"【签收提醒】{task}请于{cn_date(row.due_date)}前签收",
+                f"{unit}：\n\n{task}已交办你单位{ROLE_ZH.get(row.role, '')}办理，签收时限为"
+                f"{cn_date(row.due_date)}，{when}，目前尚未签收。请及时签收并抓紧落实。")
+    return (f"【进展报送提醒】{task}{row.item_title}，将于{cn_date(row.due_date)}到期",
+            f"{unit}：\n\n请于{cn_date(row.due_date)}前{row.item_title}（{task}），{when}。"
+            f"报送内容：已做工作、目标完成情况、需协调解决的问题、下一步工作安排及相关材料。")
+
+
+def checkin_urge(row: Row[Any], unit: str, days: int) -> tuple[str, str]:
+    """The 催办 of a 签收 or a progress report past its due date."""
+    task = f"任务{row.number}{quoted(row.title)}（{row.label}）"
+    what = CHECKIN_WORDS[row.kind]
+    return (f"【催办】{task}逾期未{what}，请抓紧办理",
+            f"{unit}：\n\n{task}的{what}时限为{cn_date(row.due_date)}，现已逾期{days}天，"
+            f"你单位尚未{what}。请立即办理；逾期情况将纳入通报和考核。")
 
 
 # ---------------------------------------------------------------- 催办
@@ -137,11 +171,14 @@ def _send_urge(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
         return 0  # another process marked it first
     unit = names.get(row.unit_id, row.unit_id)
     days = (today(clock) - row.due_date).days
-    subject = f"【催办】任务{row.number}{quoted(row.title)}（{row.label}）已逾期，请抓紧办理"
-    text = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}"
-            f"{quoted(row.title)}（{row.label}）办理时限为{cn_date(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
-            f"请立即办理并报送佐证材料。逾期仍未办结的，将发出督办通知并予以通报。\n\n"
-            f"请登录督办系统办理（待办事项 #{row.id}）。\n"
+    if row.kind in CHECKIN_WORDS:
+        subject, body = checkin_urge(row, unit, days)
+    else:
+        subject = f"【催办】任务{row.number}{quoted(row.title)}（{row.label}）已逾期，请抓紧办理"
+        body = (f"{unit}：\n\n你单位{ROLE_ZH.get(row.role, '')}承担的任务{row.number}"
+                f"{quoted(row.title)}（{row.label}）办理时限为{cn_date(row.due_date)}，现已逾期{days}天，尚未报送办理情况。"
+                f"请立即办理并报送佐证材料。逾期仍未办结的，将发出督办通知并予以通报。")
+    text = (f"{body}\n\n请登录督办系统办理（待办事项 #{row.id}）。\n"
             f"{signature(names, row.supervisor_unit_id, today(clock))}")
     notify(s, clock, to, key=key, unit_id=row.unit_id,
            kind="urge", subject=subject, text=text, link=f"/items/{row.id}",

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine import cycles
+from engine import checkins, cycles
 from engine.clock import ManualClock, today
 from engine.config import SchedulerKnobs
 from engine.errors import DubanError
@@ -53,6 +53,7 @@ class Settings:
     escalation: notices.EscalationRule = notices.EscalationRule()
     calendar: bulletins.BulletinCalendar = bulletins.BulletinCalendar()
     contact: Contact | None = None
+    checkin: checkins.CheckinRule = checkins.CheckinRule()
 
     @classmethod
     def from_knobs(cls, knobs: SchedulerKnobs) -> Settings:
@@ -66,7 +67,7 @@ class Settings:
                                               monthly_working_day=nth,
                                               yearly="yearly" in knobs.bulletins,
                                               yearly_working_day=nth),
-                   contact)
+                   contact, checkins.CheckinRule(knobs.ack_working_days, knobs.progress_rule))
 
 
 def settings(rt: Runtime) -> Settings:
@@ -87,6 +88,11 @@ def step_fire_timers(rt: Runtime) -> int:
 def now_once(rt: Runtime) -> ManualClock:
     """The step's clock: ``rt.clock`` read once (a database clock would be read per item)."""
     return ManualClock(rt.clock.now())
+
+
+def step_checkins(rt: Runtime) -> int:
+    """Open the 签收 items of new obligations and this period's progress items."""
+    return checkins.open_checkins(rt.sessions, now_once(rt), settings(rt).checkin)
 
 
 def step_announce(rt: Runtime) -> int:
@@ -146,6 +152,7 @@ def step_deliver_chat(rt: Runtime) -> int:
 STEPS: list[tuple[str, Step]] = [
     ("open_cycles", step_open_cycles),
     ("fire_timers", step_fire_timers),
+    ("checkins", step_checkins),
     ("announce", step_announce),
     ("remind", step_remind),
     ("mark_overdue", step_mark_overdue),

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from engine import service
+from engine import checkins, service
 from engine.clock import CHINA_TZ, Clock, today
 from engine.errors import DubanError
 from engine.models import (
@@ -27,6 +27,7 @@ from engine.models import (
     ExtensionRequest,
     ExtensionStatus,
     Instance,
+    ItemKind,
     ItemRole,
     ItemStatus,
     PolicyTask,
@@ -85,6 +86,26 @@ def plan_for(seed: int, task: int | str, cycle: str, unit: str, opens: date,
                 extend_to, rng.uniform(0.8, 1.25))
 
 
+# 签收 and progress: most units on time, some late, a few silent (never: date.max)
+CHECKIN_WEIGHTS = {"ack": [("on_time", 80), ("late", 12), ("silent", 8)],
+                   "progress": [("on_time", 75), ("late", 15), ("silent", 10)]}
+
+
+def checkin_day(seed: int, kind: str, task: int | str, cycle: str, lead: str, unit: str,
+                created: date, due: date) -> date:
+    """The day a unit acknowledges (kind "ack") or reports progress (kind "progress")."""
+    rng = _rng(seed, kind, task, cycle, lead, unit, due)
+    way = rng.choices([w for w, _ in CHECKIN_WEIGHTS[kind]],
+                      [n for _, n in CHECKIN_WEIGHTS[kind]])[0]
+    if way == "silent":
+        return date.max
+    if way == "late":
+        return due + timedelta(days=rng.randint(1, 12))
+    if kind == "ack":
+        return min(created + timedelta(days=rng.randint(0, 1)), due)
+    return max(created, due - timedelta(days=rng.randint(0, 12)))
+
+
 @functools.lru_cache(maxsize=8192)
 def support_day(seed: int, task: int | str, cycle: str, unit: str, opens: date,
                 due: date | None) -> date:
@@ -95,8 +116,9 @@ def support_day(seed: int, task: int | str, cycle: str, unit: str, opens: date,
 
 
 _ACTIONABLE_ROWS = (
-    select(WorkItem.id, WorkItem.role, WorkItem.status, WorkItem.unit_id, WorkItem.updated_at,
-           WorkItem.due_date, PolicyTask.number, PolicyTask.policy_id, Cycle.label, Cycle.opens_on,
+    select(WorkItem.id, WorkItem.role, WorkItem.kind, WorkItem.status, WorkItem.unit_id,
+           WorkItem.updated_at, WorkItem.created_at, WorkItem.due_date, PolicyTask.number,
+           PolicyTask.policy_id, Cycle.label, Cycle.opens_on,
            Instance.lead_unit_id, Instance.original_due_date)
     .join(Instance, Instance.id == WorkItem.instance_id)
     .join(PolicyTask, PolicyTask.id == Instance.task_id)
@@ -142,6 +164,11 @@ class Behaviour:
 
     def _due_today(self, row: Any, day: date) -> bool:
         """Whether the item's actor means to act today (no query)."""
+        if row.kind in (ItemKind.ACK, ItemKind.PROGRESS):
+            return day >= checkin_day(self.seed, row.kind.value,
+                                      self._key(row.policy_id, row.number), row.label,
+                                      row.lead_unit_id, row.unit_id, today_of(row.created_at),
+                                      row.due_date)
         if row.role is ItemRole.SUPPORTING:
             return day >= support_day(self.seed, self._key(row.policy_id, row.number), row.label,
                                       row.unit_id, row.opens_on, row.due_date)
@@ -159,6 +186,11 @@ class Behaviour:
 
     def _act_on(self, s: Session, clock: Clock, item: WorkItem, day: date) -> int:
         inst = item.instance
+        if item.kind is ItemKind.ACK:
+            checkins.acknowledge(s, clock, self._liaison(s, item.unit_id), item.id)
+            return 1
+        if item.kind is ItemKind.PROGRESS:
+            return self._report(s, clock, item, inst, day)
         if item.role is ItemRole.SUPPORTING:
             service.submit(s, clock, self._liaison(s, item.unit_id), item.id,
                            text="已按要求配合提供相关材料和意见。")
@@ -182,6 +214,23 @@ class Behaviour:
                        text=f"{inst.cycle.label}任务已完成，现报送佐证材料。")
         return 1
 
+    def _report(self, s: Session, clock: Clock, item: WorkItem, inst: Instance,
+                day: date) -> int:
+        """A progress report: the lead's numbers so far in proportion to the time passed."""
+        numbers: dict[str, Any] = {}
+        if item.role is ItemRole.LEAD and inst.due_date is not None:
+            plan = self._plan(inst)
+            span = max((inst.due_date - inst.cycle.opens_on).days, 1)
+            share = min(max((day - inst.cycle.opens_on).days / span, 0.0), 1.0)
+            numbers = {t["key"]: round(t["amount"] * plan.attainment * share)
+                       for t in inst.task.targets}
+        checkins.report_progress(
+            s, clock, self._liaison(s, item.unit_id), item.id, numbers=numbers,
+            text=f"{item.title.removeprefix('报送')}：各项工作按计划推进。",
+            problems="部分企业申报材料不齐，需相关部门协调。" if numbers else None,
+            next_steps="继续推进，按期完成目标任务。")
+        return 1
+
     def _review(self, s: Session, clock: Clock, item: WorkItem, inst: Instance, plan: Plan,
                 day: date) -> int:
         returned = len(s.scalars(select(Review.id).where(Review.instance_id == inst.id,
@@ -203,7 +252,7 @@ class Behaviour:
                     service.decide_extension, s, clock, self._supervisor(s), req.id,
                     approve=True))
         q = (select(WorkItem).join(Instance).where(
-            WorkItem.role == ItemRole.LEAD, WorkItem.status == ItemStatus.OPEN,
+            WorkItem.kind == ItemKind.EVIDENCE, WorkItem.status == ItemStatus.OPEN,
             Instance.due_date == day + timedelta(days=10),
             Instance.due_date == Instance.original_due_date).order_by(WorkItem.id))
         for item in s.scalars(q).all():

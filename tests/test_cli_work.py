@@ -82,3 +82,61 @@ def test_every_help_text_is_chinese(path: tuple[str, ...]) -> None:
     for line in options.splitlines():
         if line.strip().startswith("-"):
             assert re.search(r"[\u4e00-\u9fff]", line), (path, line)  # every option explained
+
+
+def test_work_list_json_gives_every_kind_with_due_date_status_and_light(cli) -> None:  # noqa: F811
+    import json
+
+    cli("init", "--demo")
+    cli("tick", "--until", "2018-06-02")  # 签收 due 06-01: the ack is overdue on 06-02
+    rows = json.loads(cli("work", "list", "--unit", "hefei", "--json"))
+    assert rows and all(set(r) == {"id", "policy", "task_number", "title", "kind", "role",
+                                   "cycle", "due_date", "status", "light"} for r in rows)
+    assert {r["kind"] for r in rows} == {"ack", "progress", "evidence", "contribution"}
+    by_kind = {r["kind"]: r for r in rows if r["task_number"] == 1}  # hefei leads task 1
+    assert set(by_kind) == {"ack", "progress", "evidence"}
+    ack, progress, evidence = by_kind["ack"], by_kind["progress"], by_kind["evidence"]
+    assert (ack["due_date"], ack["status"], ack["light"], ack["role"]) == (
+        "2018-06-01", "open", "red", "lead")
+    assert (progress["due_date"], progress["light"]) == ("2018-06-25", "green")
+    assert (evidence["due_date"], evidence["task_number"], evidence["cycle"]) == (
+        "2018-08-30", 1, "一次性")
+    assert {r["policy"] for r in rows} == {"anhui-2018-zjtx"}
+    jxw = json.loads(cli("work", "list", "--unit", "jxw", "--policy", "anhui-2018-zjtx",
+                         "--json"))
+    assert {"contribution", "ack", "progress", "evidence"} <= {r["kind"] for r in jxw}
+    assert {r["role"] for r in jxw if r["kind"] == "contribution"} == {"supporting"}
+    cli("work", "submit", str(evidence["id"]), "--as", "hefei", "--text", "已完成")
+    rows = json.loads(cli("work", "list", "--unit", "hefei", "--json"))
+    statuses = {r["kind"]: (r["status"], r["light"]) for r in rows if r["task_number"] == 1}
+    # handing in the evidence acknowledged the late ack and withdrew the open progress item
+    assert statuses == {"ack": ("closed", "grey"), "progress": ("cancelled", "grey"),
+                        "evidence": ("submitted", "green")}
+    review = json.loads(cli("work", "list", "--unit", "dcs", "--json"))
+    assert [r["kind"] for r in review] == ["review"] and review[0]["role"] == "supervisor"
+    assert "不存在" in cli("work", "list", "--unit", "nowhere", "--json", code=2)
+    assert "不存在" in cli("work", "list", "--unit", "hefei", "--policy", "x", "--json", code=2)
+
+
+def test_ack_and_report_from_the_command_line(cli, tmp_path) -> None:  # noqa: F811
+    import json
+
+    cli("init", "--demo")
+    cli("tick", "--until", "2018-06-20")
+    rows = json.loads(cli("work", "list", "--unit", "jxw", "--json"))
+    ack = next(r for r in rows if r["kind"] == "ack" and r["task_number"] == 2)
+    progress = next(r for r in rows if r["kind"] == "progress" and r["task_number"] == 2)
+    assert "已签收" in cli("work", "ack", str(ack["id"]), "--as", "jxw")
+    assert "不能再办理" in cli("work", "ack", str(ack["id"]), "--as", "jxw", code=2)
+    assert "不适用" in cli("work", "submit", str(progress["id"]), "--as", "jxw", "--text", "x",
+                        code=2)
+    note = tmp_path / "进展.txt"
+    note.write_text("第二季度进展", encoding="utf-8")
+    out = cli("work", "report", str(progress["id"]), "--as", "jxw", "--text", "已完成首批入库",
+              "--number", "pooled=300", "--problems", "需财政厅明确资金", "--file", str(note))
+    assert "已报送工作进展" in out
+    rows = {r["id"]: r for r in json.loads(cli("work", "list", "--unit", "jxw", "--json"))}
+    assert rows[ack["id"]]["status"] == "closed" and rows[ack["id"]]["light"] == "grey"
+    assert rows[progress["id"]]["status"] == "closed"
+    history = cli("work", "history", str(progress["id"]))
+    assert "签收" in history and "报送工作进展" in history

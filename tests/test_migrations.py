@@ -87,3 +87,26 @@ def test_the_lifecycle_migration_reads_the_levels_from_the_old_stamps(tmp_path):
         levels = dict(conn.execute(text("SELECT id, escalation FROM work_items")).all())
     eng.dispose()
     assert levels == {1: "none", 2: "urged", 3: "noticed", 4: "urged", 5: "none"}
+
+
+def test_0009_gives_existing_work_items_their_kind(tmp_path):
+    """Rows from before 0009: a lead item is evidence, a supporting one a contribution, a
+    supervisor's a review."""
+    from alembic import command
+
+    eng = create_engine(f"sqlite:///{tmp_path / 'k.db'}")  # no FK pragma: bare rows suffice
+    cfg = migrate.alembic_config(str(eng.url))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+        for n, role in enumerate(("lead", "supporting", "supervisor"), start=1):
+            conn.execute(text(
+                "INSERT INTO work_items (id, instance_id, task_name, unit_id, role, title, "
+                "status, created_at, updated_at) VALUES (:id, 1, :name, 'u', :role, 't', "
+                "'open', '2018-05-30 00:00:00', '2018-05-30 00:00:00')"),
+                {"id": n, "name": f"t{n}", "role": role})
+    migrate.upgrade(eng)
+    with eng.connect() as conn:
+        kinds = dict(conn.execute(text("SELECT role, kind FROM work_items")).all())
+    eng.dispose()
+    assert kinds == {"lead": "evidence", "supporting": "contribution", "supervisor": "review"}

@@ -19,6 +19,7 @@ from engine.clock import CHINA_TZ, ManualClock
 from engine.models import (
     EngineEvent,
     Instance,
+    ItemKind,
     ItemRole,
     PolicyTask,
     Role,
@@ -29,6 +30,7 @@ from engine.models import (
 from engine.service import Actor
 from notifications.models import Document, DocumentKind, Notification, OutboxMessage, OutboxStatus
 from notifications.tick import run_tick
+from tests.checkin_tools import settle_checkins
 from tests.engine_fixtures import make_runtime
 
 CITIES = ("hefei", "wuhu", "bengbu", "huainan", "maanshan", "huaibei", "tongling", "anqing",
@@ -77,7 +79,7 @@ def _lead(rt, task: int, unit: str) -> WorkItem:
     with rt.sessions() as s:
         return s.scalars(select(WorkItem).join(Instance).join(PolicyTask).where(
             PolicyTask.number == task, WorkItem.unit_id == unit,
-            WorkItem.role == ItemRole.LEAD)).one()
+            WorkItem.kind == ItemKind.EVIDENCE)).one()
 
 
 def _review_item(rt, instance_id: int) -> WorkItem:
@@ -102,6 +104,7 @@ def _approve(rt, actors, unit: str, task: int = 1) -> None:
 
 # what the units do, by day (at 10:00, after the 08:00 tick)
 def _act(rt, actors, day: date) -> None:
+    settle_checkins(rt)  # every unit acknowledges and reports progress on time
     if day == date(2018, 8, 10):
         for unit in ON_TIME:
             _submit(rt, actors, unit)

@@ -52,7 +52,8 @@ def _iso(value: date | None) -> str | None:
 def item_json(item: WorkItem, today: date) -> dict[str, Any]:
     """A work item as the API shows it."""
     return {"id": item.id, "instance_id": item.instance_id, "title": item.title,
-            "unit_id": item.unit_id, "role": item.role.value, "status": item.status.value,
+            "unit_id": item.unit_id, "role": item.role.value, "kind": item.kind.value,
+            "status": item.status.value,
             "due_date": _iso(item.due_date), "days_left": days_left(item.due_date, today),
             "light": light(item.status, item.due_date, today).value,
             "return_reason": item.return_reason}

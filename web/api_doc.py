@@ -34,6 +34,8 @@ SCHEMAS: dict[str, Any] = {
         "id": {"type": "integer"}, "instance_id": {"type": "integer"},
         "title": {"type": "string"}, "unit_id": {"type": "string"},
         "role": {"type": "string", "enum": ["lead", "supporting", "supervisor"]},
+        "kind": {"type": "string", "enum": ["ack", "progress", "plan", "evidence",
+                                            "contribution", "review"]},
         "status": {"type": "string",
                    "enum": ["open", "returned", "submitted", "closed", "cancelled"]},
         "due_date": {"type": "string", "format": "date", "nullable": True},

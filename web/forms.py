@@ -38,6 +38,15 @@ class EvidenceForm(FlaskForm):
     files = MultipleFileField("附件")
 
 
+class ProgressForm(FlaskForm):
+    """A periodic progress report; numbers so far come from fields named ``num_<key>``."""
+
+    text = TextAreaField("已做工作和进展", validators=[Length(max=20000)])
+    problems = TextAreaField("需协调解决的问题", validators=[Optional(), Length(max=20000)])
+    next_steps = TextAreaField("下一步工作安排", validators=[Optional(), Length(max=20000)])
+    files = MultipleFileField("附件")
+
+
 class ReviewForm(FlaskForm):
     """Approve, or return with a reason."""
 

@@ -18,6 +18,12 @@ days after its issue) a lead item still in its unit's hands, with nothing handed
 notice's tick to the end of that deadline, gets the 二次督办通知 (one per unit and day, listing
 the items reaching that level that day), and the next bulletin whose period ends on or after
 that day names it for 通报批评 (once, if its due date has not changed since).
+
+签收 and 进展报送 (engine.checkins): an ack item is reminded once, on its due day (T-0), a
+progress item like the others (T-7, T-1); both get one 催办 the day after their due date and
+never reach the 督办 level. They leave the unit's hands when acknowledged (the item's closed
+time: the fact of the 签收) or reported (the report's time), or when the unit hands in its part
+of the obligation (its evidence or contribution: that acknowledges, and withdraws the reports).
 """
 
 from __future__ import annotations
@@ -38,8 +44,11 @@ from engine.models import (
     ExtensionRequest,
     ExtensionStatus,
     Instance,
+    ItemKind,
     ItemRole,
+    ItemStatus,
     PolicyTask,
+    ProgressReport,
     Review,
     WorkItem,
 )
@@ -78,9 +87,18 @@ class Obligation:
     submissions: list[datetime] = field(default_factory=list)
     reviews: list[tuple[datetime, bool]] = field(default_factory=list)  # lead only
     extensions: list[tuple[datetime, date]] = field(default_factory=list)  # approved
+    kind: ItemKind = ItemKind.EVIDENCE
+    due: date | None = None             # a 签收 / progress item's own due date
+
+    @property
+    def checkin(self) -> bool:
+        """A 签收 or progress item (engine.checkins), not a step of the BPMN."""
+        return self.kind in (ItemKind.ACK, ItemKind.PROGRESS)
 
     def due_on(self, at: datetime) -> date | None:
         """The due date in force at ``at`` (the latest extension decided before it)."""
+        if self.checkin:
+            return self.due  # an extension moves the obligation, not its 签收 or reports
         due = self.original_due
         for decided, new_due in sorted(self.extensions):
             if decided < at:
@@ -94,7 +112,7 @@ class Obligation:
         n = bisect.bisect_left(self.submissions, at)
         if n == 0:
             return True
-        if self.role is ItemRole.SUPPORTING:
+        if self.role is ItemRole.SUPPORTING or self.checkin:
             return False
         last_sub = self.submissions[n - 1]
         before = [r for r in self.reviews if r[0] < at]
@@ -121,21 +139,27 @@ def load(s: Session) -> list[Obligation]:
     rows = s.execute(
         select(WorkItem.id, WorkItem.instance_id, WorkItem.unit_id, WorkItem.role,
                WorkItem.created_at, PolicyTask.number, Instance.closed_at,
-               Instance.original_due_date, Instance.cycle_id)
+               Instance.original_due_date, Instance.cycle_id, WorkItem.kind, WorkItem.due_date,
+               WorkItem.status, WorkItem.closed_at.label("item_closed_at"))
         .join(Instance, Instance.id == WorkItem.instance_id)
         .join(PolicyTask, PolicyTask.id == Instance.task_id)
-        .where(WorkItem.role != ItemRole.SUPERVISOR).order_by(WorkItem.id))
+        .where(WorkItem.role != ItemRole.SUPERVISOR).order_by(WorkItem.id)).all()
     labels = {cid: label for cid, label in s.execute(select(Cycle.id, Cycle.label))}
     found = {r.id: Obligation(r.id, r.instance_id, r.unit_id, r.role, r.number,
                               labels[r.cycle_id], r.created_at, r.closed_at,
-                              r.original_due_date) for r in rows}
+                              r.original_due_date, kind=r.kind, due=r.due_date) for r in rows}
+    acked = {r.id: r.item_closed_at for r in rows
+             if r.kind is ItemKind.ACK and r.status is ItemStatus.CLOSED}
     by_instance: dict[int, list[Obligation]] = defaultdict(list)
     for ob in found.values():
         by_instance[ob.instance_id].append(ob)
+    handed_in: dict[tuple[int, str], list[datetime]] = defaultdict(list)
     for item_id, at in s.execute(select(Evidence.work_item_id, Evidence.submitted_at)
                                  .order_by(Evidence.submitted_at, Evidence.id)):
         if item_id in found:
             found[item_id].submissions.append(at)
+            handed_in[(found[item_id].instance_id, found[item_id].unit_id)].append(at)
+    _checkin_facts(s, found, acked, handed_in)
     for inst_id, at, ok in s.execute(select(Review.instance_id, Review.reviewed_at,
                                             Review.approved).order_by(Review.reviewed_at)):
         for ob in by_instance[inst_id]:
@@ -147,6 +171,20 @@ def load(s: Session) -> list[Obligation]:
         for ob in by_instance[ext.instance_id]:
             ob.extensions.append((ext.decided_at, ext.decided_due_date))
     return list(found.values())
+
+
+def _checkin_facts(s: Session, found: dict[int, Obligation], acked: dict[int, datetime],
+                   handed_in: dict[tuple[int, str], list[datetime]]) -> None:
+    """When each 签收 / progress item left its unit's hands: acknowledged, reported, or the
+    unit handed in its part while the item was open."""
+    reports = {item_id: at for item_id, at in s.execute(
+        select(ProgressReport.work_item_id, ProgressReport.submitted_at))}
+    for ob in found.values():
+        if not ob.checkin:
+            continue
+        ends = [at for at in handed_in[(ob.instance_id, ob.unit_id)] if at >= ob.created_at]
+        done = acked.get(ob.item_id) if ob.kind is ItemKind.ACK else reports.get(ob.item_id)
+        ob.submissions = sorted({*ends[:1], *([done] if done else [])})
 
 
 @dataclass
@@ -181,12 +219,13 @@ def expected(obligations: list[Obligation], start: date, end: date,
             due = ob.due_on(at)
             if due is None:
                 continue
-            k = window((due - day).days)
+            k = window((due - day).days) if ob.kind is not ItemKind.ACK else (
+                0 if due == day else None)  # a 签收: one reminder, on its due day
             if k is not None:
                 exp.reminders.add(f"reminder:{ob.item_id}:T-{k}")
             if due < day:
                 exp.urges.add(f"urge:{ob.item_id}:{due.isoformat()}")
-                if (ob.role is ItemRole.LEAD and cal.is_working_day(day) and
+                if (ob.role is ItemRole.LEAD and not ob.checkin and cal.is_working_day(day) and
                         cal.working_days_between(due, day) > ESCALATE_AFTER_WORKING_DAYS):
                     level[ob.unit_id].append((ob.item_id, due))
         for unit_id, listed in level.items():
@@ -245,7 +284,7 @@ def overdue_units_as_of(obligations: list[Obligation], as_of: date) -> dict[str,
     at = overdue_from(as_of)
     found: dict[str, int] = defaultdict(int)
     for ob in obligations:
-        if ob.role is not ItemRole.LEAD or not ob.actionable_at(at):
+        if ob.role is not ItemRole.LEAD or ob.checkin or not ob.actionable_at(at):
             continue
         due = ob.due_on(at)
         if due is not None and due < as_of:

@@ -8,7 +8,7 @@ from datetime import date
 from conftest import Replay
 from sqlalchemy import select
 
-from engine.models import Cycle, Instance, ItemRole, PolicyTask, WorkItem
+from engine.models import Cycle, Instance, ItemKind, ItemRole, PolicyTask, WorkItem
 
 CITIES = {"hefei", "wuhu", "bengbu", "huainan", "maanshan", "huaibei", "tongling", "anqing",
           "huangshan", "fuyang", "suzhou", "chuzhou", "luan", "xuancheng", "chizhou", "bozhou"}
@@ -74,7 +74,8 @@ def test_every_instance_has_one_lead_item_for_its_lead_unit(replay: Replay) -> N
     with replay.sessions() as s:
         rows = s.execute(select(Instance.id, Instance.lead_unit_id, WorkItem.unit_id)
                          .join(WorkItem, WorkItem.instance_id == Instance.id)
-                         .where(WorkItem.role == ItemRole.LEAD)).all()
+                         .where(WorkItem.role == ItemRole.LEAD,  # its evidence, not 签收/进展
+                                WorkItem.kind == ItemKind.EVIDENCE)).all()
         instances = len(s.scalars(select(Instance.id)).all())
     leads: dict[int, list[str]] = defaultdict(list)
     for inst_id, lead_unit, unit in rows:

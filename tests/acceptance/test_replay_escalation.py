@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from conftest import Replay
-from replay_facts import Expected, Obligation, criticized
+from replay_facts import FOREVER, Expected, Obligation, criticized
 from replay_readers import Mail
 from sqlalchemy import select
 
 from engine.clock import overdue_from
-from engine.models import ItemRole
+from engine.models import ItemKind, ItemRole
 from engine.workdays import default_calendar
 from notifications.models import Document, DocumentKind, Notification, OutboxMessage
 from simulator.behaviour import today_of
@@ -69,7 +69,9 @@ def test_late_obligations_got_reminders_urge_and_escalation_once_each(
     arrived = _per_key(mails)
     notices = _notices(replay)
     notice_mail = _notice_mail_keys(replay)
-    late = [ob for ob in obligations if ob.late()]
+    # a 签收 or report not due before the replay's last tick is not late yet
+    late = [ob for ob in obligations if ob.late() and not (
+        ob.checkin and ob.due is not None and ob.due >= replay.req.end)]
     cal = default_calendar()
     assert any(ob.role is ItemRole.LEAD for ob in late)
     for ob in late:
@@ -77,14 +79,15 @@ def test_late_obligations_got_reminders_urge_and_escalation_once_each(
         assert due is not None
         first = ob.first_submission()
         if first is None or first >= overdue_from(due):  # nothing handed in before the due date
-            for k in (7, 1):
+            for k in ((0,) if ob.kind is ItemKind.ACK else (7, 1)):
                 assert arrived[f"reminder:{ob.item_id}:T-{k}"] == 1, (ob, k)
         urges = [k for k in arrived if k.startswith(f"urge:{ob.item_id}:")]
         assert urges == [f"urge:{ob.item_id}:{due.isoformat()}"], ob
         assert arrived[urges[0]] == 1
         listed = sorted(day for (unit, day), items in notices.items() if ob.item_id in items)
         held_until = today_of(first) if first else replay.req.end
-        if ob.role is ItemRole.LEAD and cal.working_days_between(due, held_until) > 5:
+        if ob.role is ItemRole.LEAD and not ob.checkin and \
+                cal.working_days_between(due, held_until) > 5:
             assert listed, ob  # in the unit's hands more than 5 working days past the due date
         if (ob.item_id, due) in expected.first_escalation:
             assert listed and listed[0] == expected.first_escalation[(ob.item_id, due)], ob
@@ -172,3 +175,43 @@ def test_bulletins_name_for_criticism_exactly_the_items_past_the_second_notice(
     want = criticized(expected, obligations, periods)
     assert any(want), "some bulletin should name items for 通报批评"
     assert named == want
+
+
+def test_silent_and_late_units_got_the_ack_and_progress_ladder_once_and_on_time_units_none(
+        replay: Replay, obligations: list[Obligation], mails: list[Mail]) -> None:
+    """签收 and 进展报送: the replay has units that acknowledge and report on time, late, or
+    never; each late one got its reminder(s) and one 催办, none ever reached a 督办通知, and
+    the on-time ones got no 催办."""
+    arrived = _per_key(mails)
+    listed = {item for items in _notices(replay).values() for item in items}
+    for kind in (ItemKind.ACK, ItemKind.PROGRESS):
+        items = [ob for ob in obligations if ob.kind is kind and ob.due is not None
+                 and ob.due < replay.req.end]
+        late = [ob for ob in items if ob.late()]
+        # silent: nothing for more than a week past the due date (a silent unit's 签收 is
+        # its evidence weeks later, its missing reports are withdrawn when the task closes)
+        silent = [ob for ob in late if ob.due is not None and (
+            ob.first_submission() or FOREVER) > overdue_from(ob.due) + timedelta(days=7)]
+        on_time = [ob for ob in items if not ob.late()]
+        assert late and silent and on_time, kind  # the seed plays every behaviour
+        assert len(on_time) > len(late), kind  # most units are on time
+        for ob in late:
+            assert ob.due is not None
+            assert arrived[f"urge:{ob.item_id}:{ob.due.isoformat()}"] == 1, ob
+            assert ob.item_id not in listed, ob
+        for ob in on_time:
+            assert not [k for k in arrived if k.startswith(f"urge:{ob.item_id}:")], ob
+    acks = [ob for ob in obligations if ob.kind is ItemKind.ACK]
+    assert not [k for ob in acks for k in arrived
+                if k.startswith(f"reminder:{ob.item_id}:T-") and not k.endswith(":T-0")]
+
+
+def test_late_progress_reports_are_the_facts_the_assessment_counts(
+        replay: Replay, obligations: list[Obligation]) -> None:
+    from engine.checkins import late_reports
+
+    want = {ob.item_id for ob in obligations if ob.kind is ItemKind.PROGRESS and ob.late()
+            and ob.due is not None and ob.due < replay.req.end}
+    with replay.sessions() as s:
+        got = {r.item_id for r in late_reports(s, replay.req.end)}
+    assert want and got == want

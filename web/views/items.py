@@ -10,13 +10,21 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from engine import access, queries, service
+from engine import access, checkins, queries, service
 from engine.attachments import ACCEPT, ALLOWED_TEXT, MAX_FILES_PER_REQUEST, discard_unclaimed
 from engine.errors import ValidationError
-from engine.models import Attachment, Evidence, Instance, ItemRole, Role, WorkItem
+from engine.models import (
+    Attachment,
+    Evidence,
+    Instance,
+    ItemKind,
+    ProgressReport,
+    Role,
+    WorkItem,
+)
 from engine.units import unit_names
 from web.auth import role_required
-from web.forms import EvidenceForm, ExtensionRequestForm, ReviewForm
+from web.forms import EvidenceForm, ExtensionRequestForm, ProgressForm, ReviewForm
 from web.params import MAX_ID, small_int
 from web.views.common import act, actor, clock, db, runtime, today_date
 from web.views.files import attachment_response, store_files
@@ -36,7 +44,7 @@ def show(item_id: int) -> str:
     drafted = _draft_attachments(draft)
     return render_template(
         "items/show.html", d=detail, form=form, ext_form=ExtensionRequestForm(),
-        review_form=ReviewForm(),
+        review_form=ReviewForm(), progress_form=ProgressForm(),
         numbers=draft.get("numbers") or _last_numbers(detail), drafted=drafted,
         units=unit_names(s, today_date(), ids), title=detail.item.title,
         max_mb=runtime().config.upload_max_bytes // (1024 * 1024), accept=ACCEPT,
@@ -61,7 +69,7 @@ def _draft_attachments(draft: dict[str, Any]) -> list[Attachment]:
 
 def _numbers(item: WorkItem) -> dict[str, str]:
     """The task's numbers as typed (the engine validates them)."""
-    if item.role is not ItemRole.LEAD:
+    if item.kind not in (ItemKind.EVIDENCE, ItemKind.PROGRESS):
         return {}
     out = {}
     for target in item.instance.task.targets:
@@ -147,6 +155,46 @@ def download(attachment_id: int) -> Response:
     if att is not None and att.evidence_id is not None:
         lead = s.scalar(select(Instance.lead_unit_id).join(
             Evidence, Evidence.instance_id == Instance.id).where(Evidence.id == att.evidence_id))
+    elif att is not None and att.progress_report_id is not None:
+        lead = s.scalar(select(Instance.lead_unit_id).join(
+            ProgressReport, ProgressReport.instance_id == Instance.id).where(
+            ProgressReport.id == att.progress_report_id))
     if att is None or not access.may_download(actor(), att, lead):
         abort(404)
     return attachment_response(att)
+
+
+@bp.route("/<int:item_id>/ack", methods=["POST"])
+@role_required(Role.LIAISON)
+def acknowledge(item_id: int) -> Response:
+    """签收: one button, from the inbox or the item page."""
+    s, who = db(), actor()
+    service.get_item(s, who, item_id)
+    done = act(lambda: checkins.acknowledge(s, clock(), who, item_id), "已签收。")
+    return redirect(url_for("inbox.index") if done is not None else
+                    url_for(".show", item_id=item_id))
+
+
+@bp.route("/<int:item_id>/progress", methods=["POST"])
+@role_required(Role.LIAISON)
+def progress(item_id: int) -> Response:
+    """进展报送: text, numbers so far, problems to coordinate, next steps, attachments."""
+    s, who = db(), actor()
+    item = service.get_item(s, who, item_id)
+    form = ProgressForm()
+    if not form.validate():
+        abort(400)
+    files: list[FileStorage] = [f for f in request.files.getlist(form.files.name) if f.filename]
+    if len(files) > MAX_FILES_PER_REQUEST:
+        flash(f"一次最多上传 {MAX_FILES_PER_REQUEST} 个文件。", "error")
+        return redirect(url_for(".show", item_id=item_id))
+    numbers = _numbers(item)
+    ids = act(lambda: store_files(s, who, files)) if files else []
+    if ids is None:
+        return redirect(url_for(".show", item_id=item_id))
+    done = act(lambda: checkins.report_progress(
+        s, clock(), who, item_id, text=form.text.data or "", numbers=numbers,
+        problems=form.problems.data, next_steps=form.next_steps.data, attachment_ids=ids),
+        "工作进展已报送。")
+    return redirect(url_for("inbox.index") if done is not None else
+                    url_for(".show", item_id=item_id))
