@@ -8,12 +8,12 @@ from datetime import date, timedelta
 
 import pytest
 from engine_fixtures import make_runtime
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from engine import cycles
 from engine.board import BoardFilter, board_page
 from engine.clock import ManualClock
-from engine.models import Instance, ItemRole, ItemStatus, WorkItem
+from engine.models import Instance, ItemKind, ItemRole, ItemStatus, WorkItem
 from engine.queries import board
 from engine.runtime import Runtime
 
@@ -25,7 +25,7 @@ FILTERS = [None, "overdue", "red", "yellow", "green", "grey", "open", "returned"
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     """The seed policy's obligations of 2018-2020 with scrambled due dates and statuses, one
-    obligation without a lead item and some without a due date."""
+    obligation without an evidence item and some without a due date."""
     from datetime import datetime
 
     from engine.clock import CHINA_TZ
@@ -44,8 +44,10 @@ def rt(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
             s.execute(update(WorkItem).where(WorkItem.instance_id == inst_id,
                                              WorkItem.role == ItemRole.LEAD)
                       .values(status=rng.choice(statuses)))
-        s.execute(delete(WorkItem).where(WorkItem.instance_id == ids[0],
-                                         WorkItem.role == ItemRole.LEAD))
+        # an obligation whose evidence item is missing (here: of another kind)
+        s.execute(update(WorkItem).where(WorkItem.instance_id == ids[0],
+                                         WorkItem.kind == ItemKind.EVIDENCE)
+                  .values(kind=ItemKind.PLAN))
     return rt
 
 

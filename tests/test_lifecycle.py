@@ -17,6 +17,7 @@ from engine.models import (
     AuditEvent,
     EscalationLevel,
     Interview,
+    ItemKind,
     ItemRole,
     ItemStatus,
     Role,
@@ -30,24 +31,29 @@ STATUSES = [None, *ItemStatus]
 LEVELS = list(EscalationLevel)
 
 
-def _allowed(role: ItemRole, before: ItemStatus | None, after: ItemStatus) -> bool:
-    return after in lifecycle.STATUS_RULES[role].get(before, frozenset())
+def _allowed(kind: ItemKind, before: ItemStatus | None, after: ItemStatus) -> bool:
+    return after in lifecycle.STATUS_RULES[kind].get(before, frozenset())
 
 
-@pytest.mark.parametrize(("role", "before", "after"), [
-    (role, before, after) for role in ItemRole for before in STATUSES for after in ItemStatus
+ROLE_OF_KIND = {ItemKind.EVIDENCE: ItemRole.LEAD, ItemKind.PLAN: ItemRole.LEAD,
+                ItemKind.ACK: ItemRole.LEAD, ItemKind.PROGRESS: ItemRole.SUPPORTING,
+                ItemKind.CONTRIBUTION: ItemRole.SUPPORTING, ItemKind.REVIEW: ItemRole.SUPERVISOR}
+
+
+@pytest.mark.parametrize(("kind", "before", "after"), [
+    (kind, before, after) for kind in ItemKind for before in STATUSES for after in ItemStatus
     if before is not after])
-def test_status_rule(db, clock, role, before, after):
-    """Every (role, from, to): the table's transitions go through and are recorded; any other
+def test_status_rule(db, clock, kind, before, after):
+    """Every (kind, from, to): the table's transitions go through and are recorded; any other
     raises TransitionError naming the item and both states, and changes nothing."""
-    item = WorkItem(id=7, role=role, status=before or ItemStatus.OPEN)
+    item = WorkItem(id=7, role=ROLE_OF_KIND[kind], kind=kind, status=before or ItemStatus.OPEN)
     with db.begin() as s:
         if before is None:
             item.status = after
             call = lambda: lifecycle.created(s, clock, item)  # noqa: E731
         else:
             call = lambda: lifecycle.set_status(s, clock, item, after, actor="t")  # noqa: E731
-        if _allowed(role, before, after):
+        if _allowed(kind, before, after):
             call()
             assert item.status is after
         else:
@@ -57,7 +63,7 @@ def test_status_rule(db, clock, role, before, after):
             assert item.status is (before or after)
     with db() as s:
         rows = s.scalars(select(Transition)).all()
-        if _allowed(role, before, after):
+        if _allowed(kind, before, after):
             [row] = rows
             assert (row.from_state, row.to_state, row.field) == (
                 before.value if before else None, after.value, "status")
@@ -66,11 +72,14 @@ def test_status_rule(db, clock, role, before, after):
 
 
 def test_the_status_table_is_what_the_flows_use():
-    """The lead's loop, a contribution, a review round: nothing else."""
-    lead = lifecycle.STATUS_RULES[ItemRole.LEAD]
+    """The lead's loop, a contribution, a review round, a 签收 or report once: nothing else."""
+    lead = lifecycle.STATUS_RULES[ItemKind.EVIDENCE]
     assert lead[ItemStatus.SUBMITTED] == {ItemStatus.RETURNED, ItemStatus.CLOSED}
     assert ItemStatus.CLOSED not in lead  # a closed obligation never opens again
-    assert lifecycle.STATUS_RULES[ItemRole.SUPERVISOR][ItemStatus.CLOSED] == {ItemStatus.OPEN}
+    assert lifecycle.STATUS_RULES[ItemKind.REVIEW][ItemStatus.CLOSED] == {ItemStatus.OPEN}
+    for once in (ItemKind.ACK, ItemKind.PROGRESS, ItemKind.CONTRIBUTION):
+        assert lifecycle.STATUS_RULES[once] == {
+            None: {ItemStatus.OPEN}, ItemStatus.OPEN: {ItemStatus.CLOSED, ItemStatus.CANCELLED}}
 
 
 @pytest.fixture
