@@ -23,6 +23,7 @@ from engine.clock import CHINA_TZ, overdue_from, start_of_day
 from engine.models import (
     AuditEvent,
     Cycle,
+    EscalationLevel,
     Evidence,
     Instance,
     ItemKind,
@@ -30,6 +31,7 @@ from engine.models import (
     Policy,
     PolicyTask,
     Review,
+    Transition,
     Unit,
     WorkItem,
 )
@@ -197,33 +199,54 @@ def urge_facts(s: Session, policies: list[str], year: int, as_of: date) -> list[
 
 
 def notice_facts(s: Session, policies: list[str], year: int, as_of: date) -> list[Fact]:
-    """Each 督办通知 addressed to the unit in the year."""
-    q = (select(Document.id, Document.unit_id, Document.issued_on, Document.number)
-         .where(Document.kind == DocumentKind.NOTICE, Document.policy_id.in_(policies),
+    """Each 督办通知 and each 二次督办通知 (to the principal) addressed to the unit in the year."""
+    q = (select(Document.id, Document.kind, Document.unit_id, Document.issued_on,
+                Document.number)
+         .where(Document.kind.in_((DocumentKind.NOTICE, DocumentKind.PRINCIPAL)),
+                Document.policy_id.in_(policies),
                 Document.unit_id.is_not(None), Document.issued_on >= date(year, 1, 1),
                 Document.issued_on <= min(date(year, 12, 31), as_of)).order_by(Document.id))
     return [Fact(str(r.unit_id), "notice", r.issued_on, f"收到督办通知 {r.number}",
-                 "document", r.id) for r in s.execute(q)]
+                 "document", r.id) if r.kind is DocumentKind.NOTICE else
+            Fact(str(r.unit_id), "principal", r.issued_on,
+                 f"收到二次督办通知（致主要负责同志）{r.number}", "document", r.id)
+            for r in s.execute(q)]
 
 
 def criticized_facts(s: Session, policies: list[str], year: int, as_of: date) -> list[Fact]:
-    """Each monthly bulletin (通报) that names the unit among those overdue (点名通报批评),
-    counted in the year of the month it covers. The yearly bulletin repeats December's names
-    and is not counted again."""
-    q = (select(Document.id, Document.number, Document.issued_on, Document.data)
-         .where(Document.kind == DocumentKind.BULLETIN, Document.policy_id.in_(policies))
-         .order_by(Document.id))
+    """Each item named for 通报批评 in a bulletin, and each 约谈, in the year: the ladder's
+    levels past the 二次督办通知 as engine.lifecycle recorded them, each with its fact (the
+    bulletin; the interview record)."""
+    start, stop = _window(year)
+    stop = min(stop, overdue_from(as_of))
+    q = (select(Transition.id, Transition.to_state, Transition.at, Transition.ref_type,
+                Transition.ref_id, WorkItem.unit_id, PolicyTask.number, Cycle.label)
+         .join(WorkItem, and_(Transition.object_type == "work_item",
+                              Transition.object_id == WorkItem.id))
+         .join(Instance, Instance.id == WorkItem.instance_id)
+         .join(PolicyTask, PolicyTask.id == Instance.task_id)
+         .join(Cycle, Cycle.id == Instance.cycle_id)
+         .where(Transition.field == "escalation",
+                Transition.to_state.in_((EscalationLevel.CRITICIZED.value,
+                                         EscalationLevel.INTERVIEWED.value)),
+                PolicyTask.policy_id.in_(policies), Transition.at >= start,
+                Transition.at < stop).order_by(Transition.id))
+    rows = s.execute(q).all()
+    docs = dict(s.execute(select(Document.id, Document.number).where(Document.id.in_(
+        [int(r.ref_id) for r in rows if r.ref_type == "document" and r.ref_id]))).all())
     out = []
-    for row in s.execute(q):
-        data = row.data or {}
-        covered = date.fromisoformat(data.get("as_of", "1900-01-01"))
-        if not str(data.get("period", "")).startswith("monthly:") or covered.year != year \
-                or covered > as_of or not data.get("overdue_units"):
-            continue
-        ids = {name: uid for uid, name in unit_names(s, covered).items()}
-        out += [Fact(ids[name], "criticized", row.issued_on,
-                     f"被{row.number}通报：截至{_cn(covered)}有逾期未办结任务", "document", row.id)
-                for name in data["overdue_units"] if name in ids]
+    for r in rows:
+        what = f"任务{r.number}（{r.label}）"
+        if r.to_state == EscalationLevel.CRITICIZED.value:
+            number = docs.get(int(r.ref_id)) if r.ref_type == "document" and r.ref_id else None
+            out.append(Fact(r.unit_id, "criticized", _local(r.at),
+                            f"{what}被{number or '通报'}通报批评",
+                            "document" if number else "transition",
+                            int(r.ref_id) if number else r.id))
+        else:
+            ref = ("interview", int(r.ref_id)) if r.ref_type == "interview" and r.ref_id \
+                else ("transition", r.id)
+            out.append(Fact(r.unit_id, "interviewed", _local(r.at), f"{what}被约谈", *ref))
     return out
 
 
@@ -276,9 +299,7 @@ def checkin_facts(s: Session, policies: list[str], year: int, as_of: date) -> li
 
 
 FactReader = Callable[[Session, list[str], int, date], list[Fact]]
-# Progress reports (进展情况迟报或漏报) and 签收 (逾期签收) have rules but no reader yet: the
-# record keeps no such facts until progress reporting exists (issue 12). Manual items are added
-# by compute().
+# Manual items are added by compute().
 READERS: list[FactReader] = [obligation_facts, review_facts, urge_facts, notice_facts,
                              criticized_facts, target_facts, checkin_facts]
 

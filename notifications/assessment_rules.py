@@ -42,7 +42,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("ack_late", "逾期签收", -1, 5),
     Rule("urge", "被催办", -1, 10),
     Rule("notice", "被发督办通知", -3, 15),
+    Rule("principal", "被发二次督办通知", -5, 15),
     Rule("criticized", "被通报批评", -5, 15),
+    Rule("interviewed", "被约谈", -10, 20),
     Rule("manual", "领导评价", 0, 20),
 )
 EARLY_DAYS = 15

@@ -15,9 +15,9 @@ from cli.policy import display_width
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory):
-    """A database ticked from the issue day to 2018-09-10: 芜湖 reports task 1 in time and is
-    approved, the other cities stay silent (催办 on 08-31, named in August's bulletin on 09-03,
-    督办通知 on 09-07)."""
+    """A database ticked from the issue day to 2018-09-10: 芜湖 reports task 1 in time (a day
+    after its 签收 was due) and is approved, the other cities stay silent (签收 and progress
+    late, 催办 on 08-31, named in August's bulletin on 09-03, 督办通知 on 09-07)."""
     tmp = tmp_path_factory.mktemp("assess-cli")
     mp = pytest.MonkeyPatch()
     mp.setenv("DUBAN_DATA_DIR", str(tmp / "var"))
@@ -33,7 +33,8 @@ def cli(tmp_path_factory):
 
     run("init", "--demo")
     run("tick", "--until", "2018-06-02")
-    item = int(re.search(r"#(\d+)", run("work", "list", "--unit", "wuhu")).group(1))
+    item = next(i["id"] for i in json.loads(run("work", "list", "--unit", "wuhu", "--json"))
+                if i["kind"] == "evidence")
     run("work", "submit", str(item), "--as", "wuhu", "--text", "已出台")
     review = int(re.search(r"#(\d+)", run("work", "list", "--review")).group(1))
     run("work", "review", str(review), "--as", "duchao", "--approve")
@@ -55,13 +56,17 @@ def test_json_contract_and_score_is_base_plus_items(cli):
             assert set(item) >= {"rule", "points", "reason", "date", "ref"}
             assert set(item["ref"]) == {"type", "id"}
     units = {u["unit_id"]: u for u in out["units"]}
-    assert [(i["rule"], i["points"]) for i in units["wuhu"]["items"]] == [("on_time", 1),
-                                                                          ("early", 0.5)]
-    assert units["wuhu"]["rank"] == 1 and units["wuhu"]["score"] == 101.5
+    wuhu = sorted((i["rule"], i["points"], i["date"]) for i in units["wuhu"]["items"])
+    assert wuhu == [("ack_late", -1, "2018-06-02"), ("ack_late", -1, "2018-06-02"),
+                    ("early", 0.5, "2018-06-02"), ("on_time", 1, "2018-06-02"),
+                    ("progress_late", -2, "2018-06-26")]  # 签收 on 06-02 by its report
+    assert units["wuhu"]["rank"] == 1 and units["wuhu"]["score"] == 97.5
     hefei = sorted((i["rule"], i["points"], i["date"]) for i in units["hefei"]["items"])
-    assert hefei == [("criticized", -5, "2018-09-03"), ("no_action", -10, "2018-08-31"),
-                     ("notice", -3, "2018-09-07"), ("urge", -1, "2018-08-31")]
-    assert units["hefei"]["score"] == 81 and units["hefei"]["grade"] == "合格"
+    assert hefei == [("ack_late", -1, "2018-06-02"), ("ack_late", -1, "2018-06-02"),
+                     ("no_action", -10, "2018-08-31"), ("notice", -3, "2018-09-07"),
+                     ("progress_late", -2, "2018-06-26"), ("progress_late", -2, "2018-06-26"),
+                     ("urge", -1, "2018-08-31")]  # named in a bulletin is no criticism
+    assert units["hefei"]["score"] == 80 and units["hefei"]["grade"] == "合格"
     assert "安徽省财政厅" in out["not_assessed"]
 
 
@@ -76,7 +81,7 @@ def test_the_same_record_prints_the_same_bytes(cli):
 def test_text_output_explains_each_point(cli):
     out = cli("assess", "--year", "2018")
     assert out.splitlines()[0] == "2018年度考核（全部政策，起评分 100，截至 2018-09-09，未发布）"
-    assert re.search(r"^ +1  芜湖市人民政府 +101.5  优秀$", out, re.M)
+    assert re.search(r"^ +1  芜湖市人民政府 +97.5  优秀$", out, re.M)
     assert "-10  无正当理由逾期未办理：任务1（一次性）截止2018年8月30日" in out
     assert "不参加考核（本年度无牵头任务）：" in out
     ranked = [ln for ln in out.splitlines() if re.match(r" +\d+  ", ln)]

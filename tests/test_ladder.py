@@ -179,3 +179,25 @@ def _check_bulletin(rt) -> None:
         met = "约谈了以下单位有关负责同志：淮北市人民政府李四（市长）（任务1，2018年9月20日）"
         assert met in text
         assert s.get(WorkItem, _lead(rt, 1, MET).id).escalation is EscalationLevel.INTERVIEWED
+    # the 考核 counts each level past the 督办通知 from these very facts
+    from notifications import assessment_store
+
+    with rt.sessions() as s:
+        units = {u.unit_id: u for u in assessment_store.assess(s, 2018, date(2018, 12, 31),
+                                                               None).units}
+    for city in (*SILENT, MET):
+        rules = [i["rule"] for i in units[city].items]
+        assert rules.count("notice") == 1 and rules.count("principal") == 1, city
+        (second,) = [i for i in units[city].items if i["rule"] == "principal"]
+        assert second["points"] == -5 and second["ref"]["type"] == "document"
+    for city in SILENT:
+        (crit,) = [i for i in units[city].items if i["rule"] == "criticized"]
+        assert crit["points"] == -5 and crit["ref"] == {"type": "document", "id": sep.id}
+        assert crit["date"] == SEP_BULLETIN.isoformat() and "interviewed" not in \
+            [i["rule"] for i in units[city].items]
+    (met,) = [i for i in units[MET].items if i["rule"] == "interviewed"]
+    assert met["points"] == -10 and met["ref"]["type"] == "interview"
+    assert "criticized" not in [i["rule"] for i in units[MET].items]
+    for city in (*ON_TIME, REPLIED, LATE_REPLY):
+        assert not {"principal", "criticized", "interviewed"} & {
+            i["rule"] for i in units[city].items}, city
