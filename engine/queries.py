@@ -39,8 +39,17 @@ from engine.units import unit_names
 _DUE_FIRST = (WorkItem.due_date.is_(None), WorkItem.due_date, WorkItem.id)
 
 
+def _in_policy(q: Any, policy: str | None) -> Any:
+    """``q`` narrowed to the work items of one policy (None: every policy)."""
+    if not policy:
+        return q
+    return q.where(WorkItem.instance_id.in_(
+        select(Instance.id).join(PolicyTask, PolicyTask.id == Instance.task_id)
+        .where(PolicyTask.policy_id == policy)))
+
+
 def inbox(s: Session, unit_id: str, *, statuses: Sequence[ItemStatus] = ACTIONABLE,
-          limit: int = 200, offset: int = 0) -> list[WorkItem]:
+          limit: int = 200, offset: int = 0, policy: str | None = None) -> list[WorkItem]:
     """A unit's work in the given statuses, the earliest due first (no due date last)."""
     if set(statuses) == set(ACTIONABLE):  # the inbox proper: served by its partial index
         q = (select(WorkItem).where(WorkItem.unit_id == unit_id, INBOX_FILTER)
@@ -48,7 +57,7 @@ def inbox(s: Session, unit_id: str, *, statuses: Sequence[ItemStatus] = ACTIONAB
     else:
         q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(statuses),
                                     WorkItem.role != ItemRole.SUPERVISOR).order_by(*_DUE_FIRST))
-    return list(s.scalars(q.limit(limit).offset(offset)))
+    return list(s.scalars(_in_policy(q, policy).limit(limit).offset(offset)))
 
 
 def inbox_count(s: Session, unit_id: str) -> int:
@@ -57,20 +66,21 @@ def inbox_count(s: Session, unit_id: str) -> int:
         WorkItem.unit_id == unit_id, INBOX_FILTER)) or 0
 
 
-def done(s: Session, unit_id: str, *, limit: int = 200) -> list[WorkItem]:
+def done(s: Session, unit_id: str, *, limit: int = 200,
+         policy: str | None = None) -> list[WorkItem]:
     """A unit's submitted and closed items, the most recent first."""
     q = (select(WorkItem).where(WorkItem.unit_id == unit_id, WorkItem.status.in_(
         (ItemStatus.SUBMITTED, ItemStatus.CLOSED)), WorkItem.role != ItemRole.SUPERVISOR)
          .order_by(WorkItem.updated_at.desc()).limit(limit))
-    return list(s.scalars(q))
+    return list(s.scalars(_in_policy(q, policy)))
 
 
-def review_queue(s: Session, *, limit: int = 200) -> list[WorkItem]:
+def review_queue(s: Session, *, limit: int = 200, policy: str | None = None) -> list[WorkItem]:
     """Supervisor items waiting for a decision, the oldest first."""
     q = (select(WorkItem).where(WorkItem.role == ItemRole.SUPERVISOR,
                                 WorkItem.status.in_(ACTIONABLE))
          .order_by(*_DUE_FIRST).limit(limit))
-    return list(s.scalars(q))
+    return list(s.scalars(_in_policy(q, policy)))
 
 
 def pending_extensions(s: Session) -> list[ExtensionRequest]:

@@ -69,10 +69,11 @@ def openapi() -> Response:
 def inbox() -> Response:
     """A liaison's actionable items, or a supervisor's review queue."""
     who, s, today = _actor(), db(), today_date()
+    policy = request.args.get("policy") or None
     if who.role is Role.LIAISON and who.unit_id:
-        items = queries.inbox(s, who.unit_id)
+        items = queries.inbox(s, who.unit_id, policy=policy)
     elif who.role is Role.SUPERVISOR:
-        items = queries.review_queue(s)
+        items = queries.review_queue(s, policy=policy)
     else:
         abort(403)
     return jsonify({"items": [item_json(i, today) for i in items]})

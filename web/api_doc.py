@@ -84,6 +84,9 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             "/inbox": {"get": {"summary": "待办：联络员的本单位事项，或督查人员的待审核事项",
+                               "parameters": [{"name": "policy", "in": "query",
+                                               "required": False, "schema": {"type": "string"},
+                                               "description": "只列出该政策的事项"}],
                                "responses": {"200": _json({"type": "object", "properties": {
                                    "items": {"type": "array", "items": _ref("WorkItem")}}},
                                    "事项列表"), **ERRORS}}},

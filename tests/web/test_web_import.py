@@ -82,6 +82,14 @@ def test_upload_preview_map_correct_confirm(app: Flask, rt: Runtime) -> None:
             PolicyTask.policy_id == "jianghuai-2018", PolicyTask.number == 1,
             WorkItem.unit_id == "hefei")).first()
     assert "一、培育壮大" in city.get(f"/items/{item}").get_data(as_text=True)  # its path
+    # two policies now: the inbox offers the choice and narrows to one
+    assert 'name="policy"' in inbox
+    mine = city.get("/inbox/?policy=jianghuai-2018").get_data(as_text=True)
+    seed = city.get("/inbox/?policy=anhui-2018-zjtx").get_data(as_text=True)
+    assert f"/items/{item}\"" in mine and f"/items/{item}\"" not in seed
+    assert "江淮市" in mine and "江淮市" not in seed.split('name="policy"')[1].split("</form>")[1]
+    assert city.get("/inbox/?policy=nonsense").get_data(as_text=True).count("/items/") == \
+        inbox.count("/items/")  # an unknown policy narrows nothing
     task = sup.get("/board/tasks/1?policy=jianghuai-2018").get_data(as_text=True)
     assert "一、培育壮大" in task and "建立市级专精特新企业培育库" in task
     board = sup.get("/board/?policy=jianghuai-2018").get_data(as_text=True)

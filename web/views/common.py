@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import abort, current_app, flash, g
+from flask import abort, current_app, flash, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -121,6 +121,20 @@ def days_text(due: date | None, today_: date, closed: bool = False) -> str:
     if delta == 0:
         return "今日到期"
     return f"逾期{-delta}天"
+
+
+def policy_scope() -> tuple[str | None, list[tuple[str, str]]]:
+    """The policy a list is narrowed to (``?policy=``; an unknown id means none) and the
+    choices to offer: every policy, newest first, when there is more than one."""
+    from sqlalchemy import select
+
+    from engine.models import Policy
+
+    rows = [(p.id, p.title) for p in db().scalars(select(Policy).order_by(
+        Policy.issued_on.desc(), Policy.id))]
+    wanted = request.args.get("policy") or None
+    chosen = wanted if wanted in {pid for pid, _ in rows} else None
+    return chosen, rows if len(rows) > 1 else []
 
 
 def clock_is_simulated() -> bool:

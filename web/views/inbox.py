@@ -13,7 +13,7 @@ from engine.models import Role
 from engine.units import unit_names
 from web.auth import role_required
 from web.params import small_int
-from web.views.common import db, today_date
+from web.views.common import db, policy_scope, today_date
 from web.views.rows import item_rows
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -31,12 +31,14 @@ def index() -> str:
     """The unit's open and returned work, the earliest due first, with lights."""
     page = _page()
     s, today = db(), today_date()
+    policy, policies = policy_scope()
     items = queries.inbox(s, current_user.unit_id, limit=PAGE_SIZE + 1,
-                          offset=(page - 1) * PAGE_SIZE)
+                          offset=(page - 1) * PAGE_SIZE, policy=policy)
     rows = item_rows(s, items[:PAGE_SIZE], today)
     lights = Counter(r.light.value for r in rows)
     return render_template("inbox/index.html", rows=rows, page=page, lights=lights,
                            has_next=len(items) > PAGE_SIZE, title="待办事项",
+                           policy=policy, policies=policies,
                            units=unit_names(s, today, {r.lead_unit_id for r in rows}))
 
 
@@ -45,8 +47,10 @@ def index() -> str:
 def done() -> str:
     """Items the unit has submitted or finished, with the review outcome."""
     s, today = db(), today_date()
-    rows = item_rows(s, queries.done(s, current_user.unit_id), today)
-    return render_template("inbox/done.html", rows=rows, title="已办事项")
+    policy, policies = policy_scope()
+    rows = item_rows(s, queries.done(s, current_user.unit_id, policy=policy), today)
+    return render_template("inbox/done.html", rows=rows, title="已办事项", policy=policy,
+                           policies=policies)
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

@@ -16,7 +16,7 @@ from engine.models import Evidence, Instance, ItemStatus, Role
 from engine.units import unit_names
 from web.auth import role_required
 from web.forms import ExtensionDecisionForm, ReviewForm
-from web.views.common import act, actor, clock, db, today_date
+from web.views.common import act, actor, clock, db, policy_scope, today_date
 from web.views.rows import instance_labels, item_rows
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -27,7 +27,8 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 def queue() -> str:
     """Submissions waiting for a decision, the earliest review deadline first."""
     s, today = db(), today_date()
-    rows = item_rows(s, queries.review_queue(s), today)
+    policy, policies = policy_scope()
+    rows = item_rows(s, queries.review_queue(s, policy=policy), today)
     ids = [r.item.instance_id for r in rows]
     submitted = _latest_submission(s, ids)
     dues: dict[int, date | None] = {  # the obligations' own due dates
@@ -36,7 +37,8 @@ def queue() -> str:
     signals = {iid: signal(ItemStatus.SUBMITTED, dues.get(iid), today,
                            _day(submitted[iid].submitted_at) if iid in submitted else None)
                for iid in ids}
-    return render_template("review/queue.html", rows=rows, title="待审核",
+    return render_template("review/queue.html", rows=rows, title="待审核", policy=policy,
+                           policies=policies,
                            units=unit_names(s, today, {r.lead_unit_id for r in rows}),
                            submitted=submitted, dues=dues, signals=signals)
 
