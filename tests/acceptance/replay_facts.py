@@ -295,7 +295,8 @@ def overdue_units_as_of(obligations: list[Obligation], as_of: date) -> dict[str,
 def outcome_messages(s: Session) -> dict[str, str]:
     """dedupe key -> unit of every outcome message the rules ask for (docs/mail.md, Outcomes):
     one per review (approved / returned) and per decided extension, to the lead unit; one per
-    unit for the obligations (lead or supporting items) that appeared at one instant."""
+    unit for the obligations (lead or supporting items of the BPMN, not their 签收 and progress
+    items) that appeared at one instant."""
     lead = {inst: unit for inst, unit in s.execute(
         select(WorkItem.instance_id, WorkItem.unit_id).where(WorkItem.role == ItemRole.LEAD))}
     found: dict[str, str] = {}
@@ -307,7 +308,8 @@ def outcome_messages(s: Session) -> dict[str, str]:
     first: dict[tuple[str, datetime], int] = {}
     for item_id, unit, created in s.execute(
             select(WorkItem.id, WorkItem.unit_id, WorkItem.created_at)
-            .where(WorkItem.role != ItemRole.SUPERVISOR).order_by(WorkItem.id)):
+            .where(WorkItem.kind.in_((ItemKind.EVIDENCE, ItemKind.CONTRIBUTION)))
+            .order_by(WorkItem.id)):
         first.setdefault((unit, created), item_id)
     for (unit, _), item_id in first.items():
         found[f"assigned:{unit}:{item_id}"] = unit
