@@ -22,6 +22,7 @@ from engine.models import (
     Instance,
     InstanceStatus,
     ItemKind,
+    ItemStatus,
     PolicyTask,
     ProgressReport,
     WorkItem,
@@ -227,3 +228,40 @@ def coordination_problems(s: Session, *, policy: str | None = None, unit: str | 
     return [ProblemRow(r.id, r.work_item_id, r.instance_id, r.policy_id, r.number, r.title,
                        r.label, r.unit_id, r.due_date, r.submitted_at, r.problems)
             for r in s.execute(q)]
+
+
+@dataclass
+class ReportCounts:
+    """One unit's progress reports due in a period, as of the period's last day."""
+
+    due: int = 0
+    on_time: int = 0
+    late: int = 0       # reported after the due date, by the period's end
+    missing: int = 0    # not reported by the period's end
+
+
+def report_counts(s: Session, policy_id: str, start: date, end: date) -> dict[str, ReportCounts]:
+    """Unit id -> its progress reports due in [start, end] counted as of ``end`` (one query);
+    a report withdrawn by its due date (the part handed in, the obligation closed) was not
+    due. Units with nothing due are left out."""
+    q = (select(WorkItem.unit_id, WorkItem.due_date, WorkItem.status, WorkItem.submitted_at,
+                WorkItem.updated_at)
+         .join(Instance, Instance.id == WorkItem.instance_id)
+         .join(PolicyTask, PolicyTask.id == Instance.task_id)
+         .where(WorkItem.kind == ItemKind.PROGRESS, PolicyTask.policy_id == policy_id,
+                WorkItem.due_date >= start, WorkItem.due_date <= end))
+    counts: dict[str, ReportCounts] = {}
+    for r in s.execute(q):
+        sent = _day(r.submitted_at) if r.submitted_at else None
+        if sent is None and r.status is ItemStatus.CANCELLED and \
+                _day(r.updated_at) <= r.due_date:
+            continue
+        c = counts.setdefault(r.unit_id, ReportCounts())
+        c.due += 1
+        if sent is not None and sent <= r.due_date:
+            c.on_time += 1
+        elif sent is not None and sent <= end:
+            c.late += 1
+        else:
+            c.missing += 1
+    return counts
