@@ -4,10 +4,13 @@ board and unit pages, the obligations behind schedule, and the problems to coord
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import event, select
-from webtools import do_login, first_item
+from webtools import PASSWORD, do_login, first_item
 
 from engine import checkins
 from engine.access import Actor
@@ -15,6 +18,8 @@ from engine.checkins import open_checkins
 from engine.clock import CHINA_TZ
 from engine.models import ItemKind, Role, WorkItem
 from engine.runtime import Runtime
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 
 def _report(rt: Runtime, item_id: int, unit: str, text: str, **extra: object) -> None:
@@ -134,3 +139,30 @@ def test_problems_page_lists_what_units_asked_to_coordinate(app: Flask, rt: Runt
     assert text.splitlines()[0].startswith("报送日期,单位") and "需协调用地指标" in text
     board = client.get("/board/").get_data(as_text=True)
     assert 'href="/board/problems"' in board and 'href="/board/behind"' in board
+
+
+@pytest.mark.browser
+def test_problems_page_in_chromium(chromium: Any, live_server: str, rt: Runtime) -> None:
+    _scenario(rt)
+    page = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}) \
+        .new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "duchao")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{live_server}/board/problems")
+    rows = page.locator("#problems tbody tr")
+    assert rows.count() == 2
+    assert "需协调用地指标" in rows.nth(0).inner_text()  # the newest first
+    assert page.locator(".tabs a.active").inner_text() == "需协调解决的问题"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "progress-problems.png"), full_page=True)
+    page.select_option("#f-unit", "rst")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "暂无需协调解决的问题" in page.inner_text("main")
+    assert "unit=rst" in page.url
+    page.goto(f"{live_server}/board/behind")
+    assert page.locator("#behind tbody tr").count() > 0
+    page.screenshot(path=str(SHOTS / "progress-behind.png"), full_page=True)
