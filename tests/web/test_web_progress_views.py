@@ -166,3 +166,7 @@ def test_problems_page_in_chromium(chromium: Any, live_server: str, rt: Runtime)
     page.goto(f"{live_server}/board/behind")
     assert page.locator("#behind tbody tr").count() > 0
     page.screenshot(path=str(SHOTS / "progress-behind.png"), full_page=True)
+    page.goto(f"{live_server}/board/units/jxw")
+    assert "需协调" not in page.inner_text("main")   # the board shows the report, not problems
+    assert page.locator("td.report-cell", has_text="已完成第三季度").count() == 1
+    page.screenshot(path=str(SHOTS / "progress-unit-board.png"), full_page=True)
