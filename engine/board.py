@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.lights import DUE_SOON_DAYS, Light
 from engine.models import Cycle, Instance, ItemKind, ItemStatus, PolicyTask, WorkItem
+from engine.reporting import with_reports
 from engine.units import unit_names
 
 MAX_PER_PAGE = 1000
@@ -109,5 +110,5 @@ def board_page(s: Session, today: date, f: BoardFilter = BoardFilter(), *, page:
                    PolicyTask.number, Instance.lead_unit_id, Instance.id)
          .limit(per_page).offset((page - 1) * per_page))
     names = unit_names(s, today)
-    rows = with_acks(s, [board_row(r, names, today) for r in s.execute(q)])
+    rows = with_reports(s, with_acks(s, [board_row(r, names, today) for r in s.execute(q)]))
     return BoardPage(rows, total, page, per_page, counts)

@@ -33,6 +33,7 @@ from engine.models import (
     Review,
     WorkItem,
 )
+from engine.reporting import LastReport, with_reports
 from engine.service import get_item
 from engine.units import unit_names
 
@@ -169,6 +170,7 @@ class BoardRow:
     signal: Signal | None = None   # the light with its reason (逾期报送·待审 …)
     ack_due: date | None = None    # the lead unit's 签收: its due date (None: no 签收 item)
     acked_at: datetime | None = None  # when the lead unit acknowledged
+    last_report: LastReport | None = None  # the lead unit's latest 进展报送 (engine.reporting)
 
     @property
     def ack_late(self) -> bool:
@@ -223,7 +225,7 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
         if status and not board_matches(row, status):
             continue
         rows.append(row)
-    rows = with_acks(s, rows)
+    rows = with_reports(s, with_acks(s, rows))
     rows.sort(key=lambda r: (_ORDER[r.light], -r.days_overdue, r.due_date or date.max,
                              r.task_number, r.unit_id, r.instance_id))
     return rows

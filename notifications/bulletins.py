@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -44,6 +44,7 @@ from engine.models import (
     UnitKind,
     WorkItem,
 )
+from engine.reporting import report_counts
 from engine.units import short_names, unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications import criticism, documents
@@ -198,7 +199,7 @@ def _issue(s: Session, clock: Clock, policy_id: str, period: Period,
             targets=facts.targets, overdue=facts.overdue,
             requirements=REQUIREMENTS + ((OVERDUE_REQUIREMENT,) if facts.overdue else ()),
             yearly=period.yearly, contact=contact, issued_on=day, ranking=ranking,
-            map_svg=drawing, criticized=critic, interviews=met)
+            map_svg=drawing, criticized=critic, interviews=met, reporting=facts.reporting)
         return Draft(doc.title, documents.bulletin_pdf(doc),
                      {**facts.summary(period), "criticized": named})
 
@@ -247,6 +248,7 @@ class Facts:
     units: list[documents.UnitRow]
     targets: list[documents.TargetRow]
     overdue: list[documents.OverdueRow]
+    reporting: list[documents.ReportingRow] = field(default_factory=list)
 
     def summary(self, period: Period) -> dict[str, Any]:
         """The figures kept with the document (JSON)."""
@@ -254,7 +256,12 @@ class Facts:
         return {"period": period.key, "as_of": period.end.isoformat(),
                 "totals": {"assigned": t.assigned, "closed": t.closed,
                            "in_progress": t.in_progress, "overdue": t.overdue},
-                "overdue_units": sorted({r.unit for r in self.overdue})}
+                "overdue_units": sorted({r.unit for r in self.overdue}),
+                "progress": {"due": sum(r.due for r in self.reporting),
+                             "on_time": sum(r.on_time for r in self.reporting),
+                             "late": sum(r.late for r in self.reporting),
+                             "missing": sum(r.missing for r in self.reporting),
+                             "behind_units": [r.unit for r in self.reporting if r.behind]}}
 
 
 def collect(s: Session, policy: Policy, period: Period) -> Facts:
@@ -285,7 +292,17 @@ def collect(s: Session, policy: Policy, period: Period) -> Facts:
     late = sum(r.overdue for r in rows)
     overdue.sort(key=lambda r: (r.task_number, -r.days_overdue, r.unit))
     return Facts(documents.Totals(assigned, closed, assigned - closed - late, late), rows,
-                 _targets(s, policy.id, period), overdue)
+                 _targets(s, policy.id, period), overdue,
+                 _reporting(s, policy.id, period, list(units), names, shorts))
+
+
+def _reporting(s: Session, policy_id: str, period: Period, order: list[str],
+               names: dict[str, str], shorts: dict[str, str]) -> list[documents.ReportingRow]:
+    """Per unit (in the units' order): progress reports due in the period, on time, late,
+    missing as of its last day (engine.reporting)."""
+    counts = report_counts(s, policy_id, period.start, period.end)
+    return [documents.ReportingRow(names[u], c.due, c.on_time, c.late, c.missing, shorts[u])
+            for u in order if (c := counts.get(u)) is not None and c.due]
 
 
 def _four(counts: list[int]) -> tuple[int, int, int, int]:

@@ -198,6 +198,28 @@ class CriticizedRow:
 
 
 @dataclass(frozen=True)
+class ReportingRow:
+    """One unit's progress reports (进展报送) due in the period, as of its last day."""
+
+    unit: str
+    due: int
+    on_time: int
+    late: int      # reported after the due date
+    missing: int   # not reported by the period's end
+    unit_short: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The unit as the annex table shows it."""
+        return self.unit_short or self.unit
+
+    @property
+    def behind(self) -> bool:
+        """Reported late or not at all: named in the bulletin."""
+        return bool(self.late or self.missing)
+
+
+@dataclass(frozen=True)
 class InterviewRow:
     """A 约谈 held in the period."""
 
@@ -233,6 +255,7 @@ class BulletinDoc:
     map_svg: str | None = None     # yearly: the cities coloured by on-time rate
     criticized: Sequence[CriticizedRow] = ()  # 通报批评 (engine.lifecycle: principal level)
     interviews: Sequence[InterviewRow] = ()   # 约谈 held in the period
+    reporting: Sequence[ReportingRow] = ()    # 进展报送 due in the period, per unit
 
 
 # ---------------------------------------------------------------- rendering
@@ -257,7 +280,8 @@ def render_bulletin_html(doc: BulletinDoc) -> str:
         targets_annex=numbers.get("targets"), overdue_annex=numbers.get("overdue"),
         overdue_by_unit=_overdue_by_unit(doc.overdue), unit_total=_unit_total(doc.units),
         map_markup=Markup(doc.map_svg) if doc.map_svg else None,
-        assessment_annex=numbers.get("assessment"))
+        assessment_annex=numbers.get("assessment"), progress_annex=numbers.get("progress"),
+        reporting_total=_reporting_total(doc.reporting))
 
 
 def _bulletin_annexes(doc: BulletinDoc, has_cities: bool) -> list[dict[str, str]]:
@@ -266,6 +290,7 @@ def _bulletin_annexes(doc: BulletinDoc, has_cities: bool) -> list[dict[str, str]
     candidates = [
         ("rank", f"各市任务按时办结率{year}排名", has_cities),
         ("units", "各单位任务办理情况统计表", bool(doc.units)),
+        ("progress", "工作进展报送情况统计表", bool(doc.reporting)),
         ("targets", "目标任务完成情况表", bool(doc.targets)),
         ("overdue", "逾期未办结任务清单", bool(doc.overdue)),
         ("assessment", f"{doc.as_of.year}年度考核得分和名次（初步）", bool(doc.ranking)),
@@ -282,6 +307,12 @@ def _overdue_by_unit(rows: Sequence[OverdueRow]) -> list[tuple[str, list[int]]]:
         if row.task_number not in numbers:
             numbers.append(row.task_number)
     return [(unit, sorted(numbers)) for unit, numbers in grouped.items()]
+
+
+def _reporting_total(rows: Sequence[ReportingRow]) -> ReportingRow:
+    """The 合计 line of the progress annex."""
+    return ReportingRow("合计", sum(r.due for r in rows), sum(r.on_time for r in rows),
+                        sum(r.late for r in rows), sum(r.missing for r in rows))
 
 
 def _unit_total(rows: Sequence[UnitRow]) -> UnitRow:

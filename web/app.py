@@ -81,11 +81,12 @@ def _register_blueprints(app: Flask) -> None:
     from web.views.items import bp as items_bp
     from web.views.policies import bp as policies_bp
     from web.views.process import bp as process_bp
+    from web.views.progress import bp as progress_bp
     from web.views.review import bp as review_bp
     from web.views.search import bp as search_bp
 
     for blueprint in (inbox_bp, items_bp, review_bp, board_bp, process_bp, admin_bp, archive_bp,
-                      policies_bp, search_bp, assessment_bp):
+                      policies_bp, search_bp, assessment_bp, progress_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
