@@ -276,3 +276,44 @@ def test_every_note_of_the_unit_reaches_its_group_once_up_to_the_notice(world, r
     assert sorted(titles) == sorted(notes.values())  # each note once, nothing of other units
     assert len([t for t in titles if t.startswith("【督办通知】")]) == 1
     assert {k.split(":")[0] for k in notes} >= {"assigned", "reminder", "urge", "notice"}
+
+
+def test_a_redirect_from_the_robot_is_not_followed() -> None:
+    """An allowed host answering 302 to an internal address (the metadata service, a local
+    admin port) must not be reached: urllib would follow it as a GET and the reply's first
+    bytes would show on the admin page as the robot's last error."""
+    from notifications.chat_delivery import http_post
+
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            hits.append(f"POST {self.path}")
+            self.send_response(302)
+            self.send_header("Location", "/latest/meta-data/iam")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(f"GET {self.path}")
+            body = b'{"errcode": 0, "secret": "instance-credentials"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", pg.free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, _body = http_post(f"http://127.0.0.1:{server.server_port}/robot/send?x=1",
+                                  b"{}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 302
+    assert hits == ["POST /robot/send?x=1"]
