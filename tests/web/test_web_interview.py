@@ -60,3 +60,18 @@ def test_a_liaison_can_neither_see_the_form_nor_post_it(app: Flask, rt: Runtime)
     assert got.status_code == 403
     with rt.sessions() as s:
         assert s.scalars(select(Interview)).all() == []
+
+
+def test_a_too_long_interview_field_is_refused_in_chinese(app: Flask, rt: Runtime) -> None:
+    """WTForms' own message ("Field cannot be longer than 200 characters.") was flashed."""
+    item = first_item(rt, "hefei")
+    _to_principal(rt, item.id)
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    page = f"/process/{item.instance_id}"
+    got = sup.post(f"{page}/interview", data={
+        "csrf_token": tok(sup), "held_on": "2018-09-15", "interviewee": "张" * 201,
+        "summary": "要求十个工作日内办结"}, follow_redirects=True).get_data(as_text=True)
+    assert "被约谈人不能超过 200 字" in got and "Field cannot" not in got
+    with rt.sessions() as s:
+        assert s.scalars(select(Interview)).all() == []
