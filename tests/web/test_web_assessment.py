@@ -61,6 +61,50 @@ def test_rules_are_edited_before_a_year_is_published(app: Flask, rt: Runtime) ->
     assert "-5" in after and "-10" not in after.split("加减分明细")[1].split("历年得分")[0]
 
 
+@pytest.mark.parametrize("unit, points, message", [
+    ("hefei", "nan", "±20"), ("hefei", "-inf", "±20"), ("nosuch", "1", None)])
+def test_an_adjustment_of_no_number_or_no_unit_is_refused(app: Flask, rt: Runtime, unit: str,
+                                                         points: str,
+                                                         message: str | None) -> None:
+    """``nan`` passed the cap check (a comparison with NaN is false) and an unknown unit the
+    form: both were a 500 (the database's NOT NULL or foreign key refused them)."""
+    from sqlalchemy import func, select
+
+    from notifications.assessment_models import AssessmentItem
+
+    _next_year(rt)
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    got = sup.post("/assessment/adjust", data={"csrf_token": tok(sup), "year": "2018",
+                                               "unit_id": unit, "points": points,
+                                               "reason": "领导评价"}, follow_redirects=True)
+    if message is None:
+        assert got.status_code == 404
+    else:
+        assert got.status_code == 200 and message in got.get_data(as_text=True)
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AssessmentItem)) == 0
+
+
+@pytest.mark.parametrize("field, value", [
+    ("base", "nan"), ("base", "inf"), ("base", "-1e308"), ("points_no_action", "nan"),
+    ("cap_no_action", "1e999")])
+def test_rules_of_no_finite_number_are_refused(app: Flask, rt: Runtime, field: str,
+                                               value: str) -> None:
+    """The 考核细则 form saved NaN, infinity and -1e308 as points (every score then NaN)."""
+    from engine.policies import get
+
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    got = sup.post("/assessment/rules", data={"csrf_token": tok(sup),
+                                              "policy": "anhui-2018-zjtx", field: value})
+    page = got.get_data(as_text=True)
+    assert got.status_code == 200 and "考核细则格式不正确" in page and "±1000" in page
+    with rt.sessions() as s:
+        assert "assessment" not in get(s, "anhui-2018-zjtx").data or \
+            get(s, "anhui-2018-zjtx").data["assessment"].get("base", 100) == 100
+
+
 def test_liaisons_do_not_see_the_ranking(app: Flask) -> None:
     city = app.test_client()
     do_login(city, "hefei")

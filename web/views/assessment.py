@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from engine.errors import ValidationError
 from engine.models import Policy, Role, Unit
 from notifications import assessment_store
 from notifications.assessment_rules import Rules
@@ -146,6 +147,9 @@ def _edited(current: Rules) -> Rules | None:
         return Rules.from_dict(data)
     except ValueError:
         flash("分值和上限应为数字。", "error")
+        return None
+    except ValidationError as exc:
+        flash(str(exc), "error")
         return None
 
 
