@@ -117,6 +117,9 @@ def test_cockpit_tables_and_map_data(app: Flask) -> None:
     do_login(sup, "duchao")
     page = sup.get("/assessment/cockpit").get_data(as_text=True)
     assert "各市按时办结率" in page and "逐月逾期事项" in page and "进度最落后的单位" in page
+    # the task furthest behind names its policy by title, not by its id
+    assert "（安徽省人民政府关于进一步推进中小企业“…）" in page
+    assert "anhui-2018-zjtx）" not in page
     geo = sup.get("/assessment/map.json").get_json()
     names = {f["properties"]["name"] for f in geo["features"]}
     assert len(names) == 16 and "亳州市" in names
