@@ -317,3 +317,20 @@ def test_a_redirect_from_the_robot_is_not_followed() -> None:
         server.server_close()
     assert status == 302
     assert hits == ["POST /robot/send?x=1"]
+
+
+def test_the_same_robot_registered_twice_is_refused(world):
+    """Two tabs (or a double click) on 登记 made two robots with one address: every note then
+    reached the group twice."""
+    rt = world
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k2"
+    with rt.sessions() as s, s.begin():
+        chat.add_hook(s, rt.clock, ADMIN, unit_id="hefei", kind="wecom", url=url, secret=None,
+                      hosts=chat.DEFAULT_HOSTS)
+    with pytest.raises(ValidationError, match="已登记过"), rt.sessions() as s, s.begin():
+        chat.add_hook(s, rt.clock, ADMIN, unit_id="hefei", kind="wecom", url=f" {url} ",
+                      secret=None, hosts=chat.DEFAULT_HOSTS)
+    with rt.sessions() as s, s.begin():  # another unit may post to the same group
+        chat.add_hook(s, rt.clock, ADMIN, unit_id="wuhu", kind="wecom", url=url, secret=None,
+                      hosts=chat.DEFAULT_HOSTS)
+        assert len(s.scalars(select(ChatHook)).all()) == 2
