@@ -65,8 +65,10 @@ def _loopback(host: str) -> bool:
 def check_url(url: str, kind: ChatKind, hosts: Sequence[str]) -> str:
     """The address if a robot of ``kind`` may be reached there; ``ValidationError`` if not."""
     url = (url or "").strip()
-    if not url or len(url) > 500 or not url.isascii() or any(c.isspace() for c in url):
-        raise ValidationError("机器人地址应为不超过500个字符的网址，不能含空白或非ASCII字符")
+    if not url or len(url) > 500 or not url.isascii() or not url.isprintable() \
+            or any(c.isspace() for c in url):
+        raise ValidationError("机器人地址应为不超过500个字符的网址，"
+                              "不能含空白、控制字符或非ASCII字符")
     parts = urlsplit(url)
     try:
         port = parts.port

@@ -232,6 +232,8 @@ def test_a_failing_robot_stops_neither_the_mail_nor_another_robot(world, robot, 
     ("wecom", "https://127.0.0.1:8443/x", ("127.0.0.1",), "不在允许范围内"),
     ("wecom", "file:///etc/passwd", None, "https://"),
     ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=中文", None, "ASCII"),
+    ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\x00", None, "控制字符"),
+    ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\x7f", None, "控制字符"),
     ("slack", "https://hooks.slack.com/x", None, "未知的机器人类型"),
 ])
 def test_bad_addresses_are_refused_and_nothing_is_stored(world, kind, url, hosts, message):
