@@ -59,8 +59,9 @@ def configure_logging(config: Config, *, quiet_steps: bool = False) -> None:
     root.addHandler(handler)
     root.setLevel(config.log_level)
     chatty = logging.DEBUG if config.log_level == "DEBUG" else logging.WARNING
-    # a line per job run, per PDF step, per Alembic plugin (seven before any command's own)
-    for name in ("apscheduler", "weasyprint", "fontTools", "alembic"):
+    # a line per job run, per PDF step, per Alembic plugin (seven before any command's own),
+    # per SpiffWorkflow task state change (hundreds on a day that starts processes)
+    for name in ("apscheduler", "weasyprint", "fontTools", "alembic", "spiff"):
         logging.getLogger(name).setLevel(chatty)
     explicit = "DUBAN_LOG_LEVEL" in config.env
     logging.getLogger("duban.tick").setLevel(
