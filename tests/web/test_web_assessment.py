@@ -125,6 +125,28 @@ def test_cockpit_tables_and_map_data(app: Flask) -> None:
     assert len(names) == 16 and "亳州市" in names
 
 
+def test_cockpit_with_a_city_that_has_nothing_due_yet(app: Flask, rt: Runtime) -> None:
+    """A city with nothing due has no rate (None): sorting the table by rate compared None
+    with a float and the cockpit was a 500 (the demo's replay has such a city after an
+    extension)."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from engine.models import Instance
+
+    with rt.sessions() as s, s.begin():
+        s.execute(update(Instance).where(Instance.lead_unit_id == "hefei")
+                  .values(due_date=date(2018, 10, 31)))
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    got = sup.get("/assessment/cockpit")
+    assert got.status_code == 200
+    table = got.get_data(as_text=True).split("<th>市</th>")[1].split("</table>")[0]
+    rows = table.split("<tr>")[1:]
+    assert "合肥市" in rows[-1] and "—" in rows[-1]  # no rate: last
+
+
 @pytest.mark.browser
 def test_cockpit_in_chromium(live_server: str, chromium) -> None:
     from pathlib import Path

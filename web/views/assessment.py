@@ -169,7 +169,8 @@ def cockpit() -> str:
     tasks, units = figures.furthest_behind(s, day, policy)
     data = {"cities": [{"name": c.name, "rate": c.rate, "score": c.score} for c in cities],
             "months": months, "year": year}
-    return render_template("assessment/cockpit.html", cities=cities, months=months,
+    ranked = sorted(cities, key=lambda c: (c.rate is not None, c.rate or 0), reverse=True)
+    return render_template("assessment/cockpit.html", cities=cities, ranked=ranked, months=months,
                            tasks=tasks, units=units, r=result, year=year, policy=policy,
                            policies=_policies(), data=data, title="驾驶舱")
 
