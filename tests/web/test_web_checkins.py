@@ -46,6 +46,8 @@ def test_acknowledge_from_the_inbox_with_one_button(app: Flask, rt: Runtime) -> 
     assert _status(rt, ack.id) is ItemStatus.CLOSED
     page = client.get(f"/items/{ack.id}").get_data(as_text=True)
     assert "签收与进展报送" in page and "2018年9月15日" in page  # the time it was acknowledged
+    done = client.get("/inbox/done").get_data(as_text=True).split("签收交办任务")[1]
+    assert "已签收" in done.split("</tr>")[0] and "审核通过" not in done.split("</tr>")[0]
     assert 'id="ack-form"' not in page
     supervisor = app.test_client()
     do_login(supervisor, "duchao")
@@ -74,6 +76,8 @@ def test_progress_report_with_numbers_problems_and_a_file(app: Flask, rt: Runtim
     assert _status(rt, item.id) is ItemStatus.CLOSED
     [report] = _reports(rt, item.id)
     assert report.numbers == {"pooled": 420} and report.next_steps == "10月完成第二批认定"
+    done = client.get("/inbox/done").get_data(as_text=True).split("季度工作进展</a>")[1]
+    assert "已报送进展" in done.split("</tr>")[0] and "审核通过" not in done.split("</tr>")[0]
     page = client.get(f"/items/{item.id}").get_data(as_text=True)
     assert "需省财政厅明确奖补资金拨付时间" in page and "三季度进展.pdf" in page
     assert "420" in page
