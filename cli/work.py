@@ -26,6 +26,23 @@ from engine.units import unit_names
 OBJECTS = {"work_item": "事项", "instance": "督办事项", "extension": "延期申请"}
 
 
+class IdType(click.ParamType):
+    """An item or request number a database column can hold (a larger one was a traceback:
+    SQLite's OverflowError)."""
+
+    name = "编号"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        text = str(value)
+        if text.isascii() and text.isdigit() and 0 < int(text) <= 2**63 - 1:
+            return int(text)
+        self.fail(f"“{value}”不是有效的编号（正整数）", param, ctx)
+
+
+ID = IdType()
+
+
 def _actor(s: Session, username: str) -> service.Actor:
     user = s.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active:
@@ -95,7 +112,7 @@ def _line(it: WorkItem, label: tuple[int, str, str, str, str], names: dict[str, 
 
 
 @work.command()
-@click.argument("item_id", type=int, metavar="事项编号")
+@click.argument("item_id", type=ID, metavar="事项编号")
 @click.option("--as", "username", required=True, metavar="用户名", help="办理人用户名")
 @click.option("--text", required=True, metavar="文字", help="办理情况说明")
 @click.option("--number", "numbers", multiple=True, metavar="指标=数值",
@@ -121,7 +138,7 @@ def submit(item_id: int, username: str, text: str, numbers: tuple[str, ...],
 
 
 @work.command()
-@click.argument("item_id", type=int, metavar="事项编号")
+@click.argument("item_id", type=ID, metavar="事项编号")
 @click.option("--as", "username", required=True, metavar="用户名", help="联络员用户名")
 @friendly
 def ack(item_id: int, username: str) -> None:
@@ -133,7 +150,7 @@ def ack(item_id: int, username: str) -> None:
 
 
 @work.command()
-@click.argument("item_id", type=int, metavar="事项编号")
+@click.argument("item_id", type=ID, metavar="事项编号")
 @click.option("--as", "username", required=True, metavar="用户名", help="联络员用户名")
 @click.option("--text", required=True, metavar="文字", help="已做工作和进展")
 @click.option("--number", "numbers", multiple=True, metavar="指标=数值",
@@ -175,7 +192,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 @work.command()
-@click.argument("item_id", type=int, metavar="事项编号")
+@click.argument("item_id", type=ID, metavar="事项编号")
 @click.option("--as", "username", required=True, metavar="用户名", help="督查人员用户名")
 @click.option("--approve/--return", "approve", required=True, help="通过或退回")
 @click.option("--reason", default=None, metavar="文字", help="退回理由（退回时必填）")
@@ -190,7 +207,7 @@ def review(item_id: int, username: str, approve: bool, reason: str | None) -> No
 
 
 @work.command()
-@click.argument("item_id", type=int, metavar="事项编号")
+@click.argument("item_id", type=ID, metavar="事项编号")
 @click.option("--as", "username", required=True, metavar="用户名", help="申请人用户名")
 @click.option("--date", "new_due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
               metavar="日期", help="申请延期至（YYYY-MM-DD）")
@@ -208,7 +225,7 @@ def extend(item_id: int, username: str, new_due: datetime, reason: str,
 
 
 @work.command()
-@click.argument("request_id", type=int, metavar="申请编号")
+@click.argument("request_id", type=ID, metavar="申请编号")
 @click.option("--as", "username", required=True, metavar="用户名", help="督查人员用户名")
 @click.option("--approve/--reject", "approve", required=True, help="批准或驳回")
 @click.option("--date", "due", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -227,7 +244,7 @@ def decide(request_id: int, username: str, approve: bool, due: datetime | None,
 
 
 @work.command()
-@click.argument("item_id", type=int, metavar="事项编号")
+@click.argument("item_id", type=ID, metavar="事项编号")
 @friendly
 def history(item_id: int) -> None:
     """事项所属督办事项的办理记录（审计日志的每一条，按记录顺序编号）。"""

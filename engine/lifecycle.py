@@ -247,6 +247,9 @@ def record_interview(s: Session, clock: Clock, actor: Actor, item_id: int, *, he
         raise ValidationError(f"请填写约谈情况，不超过 {MAX_SUMMARY} 字")
     if held_on > today(clock):
         raise ValidationError(f"约谈日期不能晚于今天（{today(clock).isoformat()}）")
+    if item.escalation is Level.INTERVIEWED:  # a second tab, a double click
+        raise TransitionError(f"事项 #{item.id} 已是“已约谈”：约谈已记录过，不能重复记录，"
+                              "请刷新页面查看")
     check_level(item.id, item.role, item.escalation, Level.INTERVIEWED)
     since = reached_by(s, item.id, Level.PRINCIPAL)
     if since is not None and held_on < since:

@@ -8,11 +8,14 @@ defaults follow published 考核细则 (起评分100分; 未按时限办复每�
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.errors import ValidationError
+
+MAX_POINTS = 1000  # no score, points, cap or band of a 考核 is larger (NaN and inf refused)
 
 
 @dataclass(frozen=True)
@@ -84,21 +87,30 @@ class Rules:
         if not data:
             return cls()
         try:
-            given = {r["key"]: Rule(str(r["key"]), str(r["label"]), float(r["points"]),
-                                    None if r.get("cap") is None else abs(float(r["cap"])))
+            given = {r["key"]: Rule(str(r["key"]), str(r["label"]), _points(r["points"]),
+                                    None if r.get("cap") is None else abs(_points(r["cap"])))
                      for r in data.get("rules", [])}
             rules = tuple(given.get(r.key, r) for r in DEFAULT_RULES) + tuple(
                 r for k, r in given.items() if k not in {d.key for d in DEFAULT_RULES})
-            bands = tuple((str(g), float("-inf") if b is None else float(b))
+            bands = tuple((str(g), float("-inf") if b is None or b == float("-inf")
+                           else _points(b))
                           for g, b in data.get("bands", [list(x) for x in DEFAULT_BANDS]))
-            shares = tuple((str(g), float(x)) for g, x in data.get("shares", DEFAULT_RANK_SHARES))
+            shares = tuple((str(g), _points(x)) for g, x in data.get("shares", DEFAULT_RANK_SHARES))
             grading = str(data.get("grading", "bands"))
             if grading not in ("bands", "rank"):
                 raise ValueError(grading)
-            return cls(base=float(data.get("base", 100)), rules=rules, grading=grading,
-                       bands=bands, shares=shares, unfit=float(data.get("unfit", 60)))
+            return cls(base=_points(data.get("base", 100)), rules=rules, grading=grading,
+                       bands=bands, shares=shares, unfit=_points(data.get("unfit", 60)))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(f"考核细则格式不正确：{exc}") from None
+
+
+def _points(raw: Any) -> float:
+    """A score, points, cap, band or share: a finite number within ±MAX_POINTS."""
+    value = float(raw)
+    if not math.isfinite(value) or abs(value) > MAX_POINTS:
+        raise ValueError(f"分值应为 ±{MAX_POINTS} 以内的数字，而不是“{raw}”")
+    return value
 
 
 @dataclass

@@ -6,6 +6,7 @@ A published year answers from its stored result forever; adjusting or re-scoring
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from sqlalchemy import select
@@ -14,8 +15,8 @@ from sqlalchemy.orm import Session
 from engine import access, audit
 from engine.access import Actor
 from engine.clock import Clock, today
-from engine.errors import StateError, ValidationError
-from engine.models import Policy, Role
+from engine.errors import NotFoundError, StateError, ValidationError
+from engine.models import Policy, Role, Unit
 from engine.text import clean_line
 from notifications import assessment
 from notifications.assessment_models import ALL, AssessmentItem, AssessmentYear
@@ -65,7 +66,9 @@ def add_item(s: Session, clock: Clock, actor: Actor, *, year: int, policy_id: st
     chosen = assessment.policies_of(s, policy_id)
     rules = Rules.from_dict(chosen[0].data.get("assessment")) if len(chosen) == 1 else Rules()
     cap = rules.rule("manual").cap or 0
-    if abs(points) > cap:
+    if s.get(Unit, unit_id) is None:
+        raise NotFoundError(f"单位 {unit_id} 不存在")
+    if not math.isfinite(points) or abs(points) > cap:
         raise ValidationError(f"领导评价分值须在 ±{cap:g} 分之内")
     reason = clean_line(reason, "调整理由", 500)
     row = AssessmentItem(policy_key=_key(policy_id), year=year, unit_id=unit_id, points=points,

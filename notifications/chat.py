@@ -65,8 +65,10 @@ def _loopback(host: str) -> bool:
 def check_url(url: str, kind: ChatKind, hosts: Sequence[str]) -> str:
     """The address if a robot of ``kind`` may be reached there; ``ValidationError`` if not."""
     url = (url or "").strip()
-    if not url or len(url) > 500 or not url.isascii() or any(c.isspace() for c in url):
-        raise ValidationError("机器人地址应为不超过500个字符的网址，不能含空白或非ASCII字符")
+    if not url or len(url) > 500 or not url.isascii() or not url.isprintable() \
+            or any(c.isspace() for c in url):
+        raise ValidationError("机器人地址应为不超过500个字符的网址，"
+                              "不能含空白、控制字符或非ASCII字符")
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -114,7 +116,11 @@ def add_hook(s: Session, clock: Clock, actor: Actor, *, unit_id: str, kind: str,
     if secret is not None and (chat_kind is not ChatKind.DINGTALK or len(secret) > 200
                                or not secret.isascii() or any(c.isspace() for c in secret)):
         raise ValidationError("加签密钥仅用于钉钉机器人，应为不超过200个字符的 SEC 开头字符串")
-    hook = ChatHook(unit_id=unit_id, kind=chat_kind, url=check_url(url, chat_kind, hosts),
+    url = check_url(url, chat_kind, hosts)
+    if s.scalar(select(ChatHook.id).where(ChatHook.unit_id == unit_id, ChatHook.url == url)):
+        raise ValidationError("该单位已登记过这个机器人地址（同一地址登记两次，每条通知会在群内"
+                              "出现两次）；如已停用，请在列表中重新启用")
+    hook = ChatHook(unit_id=unit_id, kind=chat_kind, url=url,
                     secret=secret, active=True, created_at=clock.now())
     s.add(hook)
     s.flush()

@@ -44,12 +44,23 @@ class ChatError(Exception):
         self.permanent = permanent
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed: only the checked address is ever reached (urllib would
+    turn the POST into a GET to wherever ``Location`` points, an internal host too)."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def http_post(url: str, body: bytes) -> tuple[int, bytes]:
-    """POST JSON; the status and body, also for an HTTP error status."""
+    """POST JSON; the status and body, also for an HTTP error status (a redirect is one)."""
     req = urllib.request.Request(url, data=body, method="POST",
                                  headers={"Content-Type": "application/json; charset=utf-8"})
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310
+        with _OPENER.open(req, timeout=TIMEOUT_SECONDS) as resp:
             return resp.status, resp.read(65536)
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(65536)

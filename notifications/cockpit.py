@@ -36,7 +36,8 @@ class CityRow:
 
 def _obligations(s: Session, policy: str | None) -> list[Any]:
     q = (select(Instance.id, Instance.lead_unit_id, Instance.due_date, Instance.closed_at,
-                Instance.closed_on_time, PolicyTask.number, PolicyTask.title, PolicyTask.policy_id)
+                Instance.closed_on_time, PolicyTask.number, PolicyTask.title, PolicyTask.policy_id,
+                Policy.title.label("policy_title"))
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Policy, Policy.id == PolicyTask.policy_id))
     if policy:
@@ -94,6 +95,11 @@ def _month_end(first: date) -> date:
 Behind = list[tuple[str, int, int]]
 
 
+def _cut(title: str, width: int = 20) -> str:
+    """A policy's title as the policy choice shows it (never its id, which users do not know)."""
+    return title if len(title) <= width else title[:width - 1] + "…"
+
+
 def furthest_behind(s: Session, day: date, policy: str | None,
                     limit: int = 10) -> tuple[Behind, Behind]:
     """(task label, overdue obligations, days overdue summed) and the same per unit, worst first."""
@@ -104,7 +110,7 @@ def furthest_behind(s: Session, day: date, policy: str | None,
         if r.due_date is None or r.closed_at is not None or r.due_date >= day:
             continue
         days = (day - r.due_date).days
-        key = f"任务{r.number} {r.title[:18]}" + ("" if policy else f"（{r.policy_id}）")
+        key = f"任务{r.number} {r.title[:18]}" + ("" if policy else f"（{_cut(r.policy_title)}）")
         for bucket in (tasks[key], units[short.get(r.lead_unit_id, r.lead_unit_id)]):
             bucket[0] += 1
             bucket[1] += days

@@ -232,6 +232,8 @@ def test_a_failing_robot_stops_neither_the_mail_nor_another_robot(world, robot, 
     ("wecom", "https://127.0.0.1:8443/x", ("127.0.0.1",), "不在允许范围内"),
     ("wecom", "file:///etc/passwd", None, "https://"),
     ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=中文", None, "ASCII"),
+    ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\x00", None, "控制字符"),
+    ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\x7f", None, "控制字符"),
     ("slack", "https://hooks.slack.com/x", None, "未知的机器人类型"),
 ])
 def test_bad_addresses_are_refused_and_nothing_is_stored(world, kind, url, hosts, message):
@@ -276,3 +278,61 @@ def test_every_note_of_the_unit_reaches_its_group_once_up_to_the_notice(world, r
     assert sorted(titles) == sorted(notes.values())  # each note once, nothing of other units
     assert len([t for t in titles if t.startswith("【督办通知】")]) == 1
     assert {k.split(":")[0] for k in notes} >= {"assigned", "reminder", "urge", "notice"}
+
+
+def test_a_redirect_from_the_robot_is_not_followed() -> None:
+    """An allowed host answering 302 to an internal address (the metadata service, a local
+    admin port) must not be reached: urllib would follow it as a GET and the reply's first
+    bytes would show on the admin page as the robot's last error."""
+    from notifications.chat_delivery import http_post
+
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            hits.append(f"POST {self.path}")
+            self.send_response(302)
+            self.send_header("Location", "/latest/meta-data/iam")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(f"GET {self.path}")
+            body = b'{"errcode": 0, "secret": "instance-credentials"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", pg.free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, _body = http_post(f"http://127.0.0.1:{server.server_port}/robot/send?x=1",
+                                  b"{}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 302
+    assert hits == ["POST /robot/send?x=1"]
+
+
+def test_the_same_robot_registered_twice_is_refused(world):
+    """Two tabs (or a double click) on 登记 made two robots with one address: every note then
+    reached the group twice."""
+    rt = world
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k2"
+    with rt.sessions() as s, s.begin():
+        chat.add_hook(s, rt.clock, ADMIN, unit_id="hefei", kind="wecom", url=url, secret=None,
+                      hosts=chat.DEFAULT_HOSTS)
+    with pytest.raises(ValidationError, match="已登记过"), rt.sessions() as s, s.begin():
+        chat.add_hook(s, rt.clock, ADMIN, unit_id="hefei", kind="wecom", url=f" {url} ",
+                      secret=None, hosts=chat.DEFAULT_HOSTS)
+    with rt.sessions() as s, s.begin():  # another unit may post to the same group
+        chat.add_hook(s, rt.clock, ADMIN, unit_id="wuhu", kind="wecom", url=url, secret=None,
+                      hosts=chat.DEFAULT_HOSTS)
+        assert len(s.scalars(select(ChatHook)).all()) == 2

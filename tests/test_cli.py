@@ -83,3 +83,14 @@ def test_tick_until_refuses_the_system_clock(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "other"))
     cli("init")
     assert "模拟时钟" in cli("tick", "--until", "2018-07-01", code=2)
+
+
+@pytest.mark.parametrize("command", [
+    ("ack", "--as", "hefei"), ("report", "--as", "hefei", "--text", "x"), ("history",),
+    ("decide", "--as", "duchao", "--approve"), ("review", "--as", "duchao", "--approve")])
+@pytest.mark.parametrize("number", ["99999999999999999999999", "0", "²"])
+def test_an_id_no_column_can_hold_is_refused_without_a_traceback(cli, command, number):
+    """``duban work ack 99999999999999999999999`` was SQLite's OverflowError as a traceback."""
+    cli("init")
+    err = cli("work", command[0], number, *command[1:], code=2)
+    assert "不是有效的编号" in err and "Traceback" not in err

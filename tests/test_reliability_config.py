@@ -117,3 +117,13 @@ def test_tick_exits_1_when_a_step_fails(tmp_path, monkeypatch):
         assert "broken" in result.stderr.splitlines()[-1]
     again = CliRunner().invoke(main, ["tick", "--until", "2018-05-30"])  # not recorded as done
     assert again.exit_code == 1 and again.stdout == ""
+
+
+def test_a_tick_at_the_default_level_prints_no_workflow_state_lines(tmp_path):
+    """A tick that starts processes printed a SpiffWorkflow line per task state change at the
+    default INFO level (479 on the first day of the 2018 policy; 862 in a replay's output)."""
+    env = duban_env(tmp_path / "var", clock=START, log_level=None)
+    assert duban(env, "init").returncode == 0
+    result = duban(env, "tick")
+    assert result.returncode == 0, result.stderr
+    assert "spiff" not in result.stderr, result.stderr[:500]

@@ -41,9 +41,12 @@ class EvidenceForm(FlaskForm):
 class ProgressForm(FlaskForm):
     """A periodic progress report; numbers so far come from fields named ``num_<key>``."""
 
-    text = TextAreaField("已做工作和进展", validators=[Length(max=20000)])
-    problems = TextAreaField("需协调解决的问题", validators=[Optional(), Length(max=20000)])
-    next_steps = TextAreaField("下一步工作安排", validators=[Optional(), Length(max=20000)])
+    text = TextAreaField("已做工作和进展", validators=[
+        Length(max=20000, message="工作进展不能超过 20000 字")])
+    problems = TextAreaField("需协调解决的问题", validators=[
+        Optional(), Length(max=20000, message="需协调解决的问题不能超过 20000 字")])
+    next_steps = TextAreaField("下一步工作安排", validators=[
+        Optional(), Length(max=20000, message="下一步工作安排不能超过 20000 字")])
     files = MultipleFileField("附件")
 
 
@@ -79,8 +82,10 @@ class InterviewForm(FlaskForm):
 
     held_on = DateField("约谈日期", validators=[DataRequired(REQUIRED)])
     interviewee = StringField("被约谈人（姓名、职务）",
-                              validators=[DataRequired(REQUIRED), Length(max=200)])
-    summary = TextAreaField("约谈情况", validators=[DataRequired(REQUIRED), Length(max=20000)])
+                              validators=[DataRequired(REQUIRED), Length(
+                                  max=200, message="被约谈人不能超过 200 字")])
+    summary = TextAreaField("约谈情况", validators=[
+        DataRequired(REQUIRED), Length(max=20000, message="约谈情况不能超过 20000 字")])
 
 
 class UserForm(FlaskForm):

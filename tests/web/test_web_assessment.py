@@ -61,6 +61,50 @@ def test_rules_are_edited_before_a_year_is_published(app: Flask, rt: Runtime) ->
     assert "-5" in after and "-10" not in after.split("加减分明细")[1].split("历年得分")[0]
 
 
+@pytest.mark.parametrize("unit, points, message", [
+    ("hefei", "nan", "±20"), ("hefei", "-inf", "±20"), ("nosuch", "1", None)])
+def test_an_adjustment_of_no_number_or_no_unit_is_refused(app: Flask, rt: Runtime, unit: str,
+                                                         points: str,
+                                                         message: str | None) -> None:
+    """``nan`` passed the cap check (a comparison with NaN is false) and an unknown unit the
+    form: both were a 500 (the database's NOT NULL or foreign key refused them)."""
+    from sqlalchemy import func, select
+
+    from notifications.assessment_models import AssessmentItem
+
+    _next_year(rt)
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    got = sup.post("/assessment/adjust", data={"csrf_token": tok(sup), "year": "2018",
+                                               "unit_id": unit, "points": points,
+                                               "reason": "领导评价"}, follow_redirects=True)
+    if message is None:
+        assert got.status_code == 404
+    else:
+        assert got.status_code == 200 and message in got.get_data(as_text=True)
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AssessmentItem)) == 0
+
+
+@pytest.mark.parametrize("field, value", [
+    ("base", "nan"), ("base", "inf"), ("base", "-1e308"), ("points_no_action", "nan"),
+    ("cap_no_action", "1e999")])
+def test_rules_of_no_finite_number_are_refused(app: Flask, rt: Runtime, field: str,
+                                               value: str) -> None:
+    """The 考核细则 form saved NaN, infinity and -1e308 as points (every score then NaN)."""
+    from engine.policies import get
+
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    got = sup.post("/assessment/rules", data={"csrf_token": tok(sup),
+                                              "policy": "anhui-2018-zjtx", field: value})
+    page = got.get_data(as_text=True)
+    assert got.status_code == 200 and "考核细则格式不正确" in page and "±1000" in page
+    with rt.sessions() as s:
+        assert "assessment" not in get(s, "anhui-2018-zjtx").data or \
+            get(s, "anhui-2018-zjtx").data["assessment"].get("base", 100) == 100
+
+
 def test_liaisons_do_not_see_the_ranking(app: Flask) -> None:
     city = app.test_client()
     do_login(city, "hefei")
@@ -73,9 +117,34 @@ def test_cockpit_tables_and_map_data(app: Flask) -> None:
     do_login(sup, "duchao")
     page = sup.get("/assessment/cockpit").get_data(as_text=True)
     assert "各市按时办结率" in page and "逐月逾期事项" in page and "进度最落后的单位" in page
+    # the task furthest behind names its policy by title, not by its id
+    assert "（安徽省人民政府关于进一步推进中小企业“…）" in page
+    assert "anhui-2018-zjtx）" not in page
     geo = sup.get("/assessment/map.json").get_json()
     names = {f["properties"]["name"] for f in geo["features"]}
     assert len(names) == 16 and "亳州市" in names
+
+
+def test_cockpit_with_a_city_that_has_nothing_due_yet(app: Flask, rt: Runtime) -> None:
+    """A city with nothing due has no rate (None): sorting the table by rate compared None
+    with a float and the cockpit was a 500 (the demo's replay has such a city after an
+    extension)."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from engine.models import Instance
+
+    with rt.sessions() as s, s.begin():
+        s.execute(update(Instance).where(Instance.lead_unit_id == "hefei")
+                  .values(due_date=date(2018, 10, 31)))
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    got = sup.get("/assessment/cockpit")
+    assert got.status_code == 200
+    table = got.get_data(as_text=True).split("<th>市</th>")[1].split("</table>")[0]
+    rows = table.split("<tr>")[1:]
+    assert "合肥市" in rows[-1] and "—" in rows[-1]  # no rate: last
 
 
 @pytest.mark.browser

@@ -46,6 +46,8 @@ def test_acknowledge_from_the_inbox_with_one_button(app: Flask, rt: Runtime) -> 
     assert _status(rt, ack.id) is ItemStatus.CLOSED
     page = client.get(f"/items/{ack.id}").get_data(as_text=True)
     assert "签收与进展报送" in page and "2018年9月15日" in page  # the time it was acknowledged
+    done = client.get("/inbox/done").get_data(as_text=True).split("签收交办任务")[1]
+    assert "已签收" in done.split("</tr>")[0] and "审核通过" not in done.split("</tr>")[0]
     assert 'id="ack-form"' not in page
     supervisor = app.test_client()
     do_login(supervisor, "duchao")
@@ -74,8 +76,35 @@ def test_progress_report_with_numbers_problems_and_a_file(app: Flask, rt: Runtim
     assert _status(rt, item.id) is ItemStatus.CLOSED
     [report] = _reports(rt, item.id)
     assert report.numbers == {"pooled": 420} and report.next_steps == "10月完成第二批认定"
+    done = client.get("/inbox/done").get_data(as_text=True).split("季度工作进展</a>")[1]
+    assert "已报送进展" in done.split("</tr>")[0] and "审核通过" not in done.split("</tr>")[0]
     page = client.get(f"/items/{item.id}").get_data(as_text=True)
     assert "需省财政厅明确奖补资金拨付时间" in page and "三季度进展.pdf" in page
     assert "420" in page
     link = page.split("三季度进展.pdf")[0].rsplit('href="', 1)[1].split('"')[0]
     assert client.get(link).data == PDF
+
+
+def test_a_refused_progress_report_is_shown_again_as_typed(app: Flask, rt: Runtime) -> None:
+    """A progress item keeps no draft: a refusal (a bad number, a text too long) used to show
+    an empty form (or a bare 400 page) and the liaison's report was lost."""
+    open_checkins(rt.sessions, rt.clock)
+    item = first_item(rt, "jxw", kind=ItemKind.PROGRESS)
+    client = app.test_client()
+    do_login(client, "jxw")
+    form = {"csrf_token": tok(client), "text": "已完成第三季度入库审核",
+            "problems": "需省财政厅明确奖补资金拨付时间", "next_steps": "10月完成第二批认定"}
+    bad = client.post(f"/items/{item.id}/progress", data={**form, "num_pooled": "1.5",
+                                                          "num_certified": "7"})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 200 and "应为整数" in page
+    assert "已完成第三季度入库审核</textarea>" in page and "需省财政厅明确奖补资金拨付时间" in page
+    assert "10月完成第二批认定" in page
+    assert 'name="num_pooled" value="1.5"' in page and 'name="num_certified" value="7"' in page
+    long = client.post(f"/items/{item.id}/progress", data={**form, "problems": "问" * 20001})
+    page = long.get_data(as_text=True)
+    assert long.status_code == 200 and "需协调解决的问题不能超过 20000 字" in page
+    assert "已完成第三季度入库审核</textarea>" in page
+    assert _status(rt, item.id) is ItemStatus.OPEN and _reports(rt, item.id) == []
+    assert client.get(f"/items/{item.id}").get_data(as_text=True).count(
+        "已完成第三季度入库审核") == 0  # a later visit starts afresh

@@ -44,7 +44,7 @@ def test_a_supervisor_records_an_interview_and_sees_it(app: Flask, rt: Runtime) 
         assert iv.work_item_id == item.id and iv.recorded_by == "duchao"
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "interview")).one()
     again = sup.post(f"{page}/interview", data=form, follow_redirects=True)
-    assert "不能从“已约谈”升为“已约谈”" in again.get_data(as_text=True)
+    assert "约谈已记录过，不能重复记录" in again.get_data(as_text=True)  # a second tab
 
 
 def test_a_liaison_can_neither_see_the_form_nor_post_it(app: Flask, rt: Runtime) -> None:
@@ -58,5 +58,20 @@ def test_a_liaison_can_neither_see_the_form_nor_post_it(app: Flask, rt: Runtime)
         "csrf_token": tok(client), "held_on": "2018-09-15", "interviewee": "某某",
         "summary": "x"})
     assert got.status_code == 403
+    with rt.sessions() as s:
+        assert s.scalars(select(Interview)).all() == []
+
+
+def test_a_too_long_interview_field_is_refused_in_chinese(app: Flask, rt: Runtime) -> None:
+    """WTForms' own message ("Field cannot be longer than 200 characters.") was flashed."""
+    item = first_item(rt, "hefei")
+    _to_principal(rt, item.id)
+    sup = app.test_client()
+    do_login(sup, "duchao")
+    page = f"/process/{item.instance_id}"
+    got = sup.post(f"{page}/interview", data={
+        "csrf_token": tok(sup), "held_on": "2018-09-15", "interviewee": "张" * 201,
+        "summary": "要求十个工作日内办结"}, follow_redirects=True).get_data(as_text=True)
+    assert "被约谈人不能超过 200 字" in got and "Field cannot" not in got
     with rt.sessions() as s:
         assert s.scalars(select(Interview)).all() == []

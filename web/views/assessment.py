@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from engine.errors import ValidationError
 from engine.models import Policy, Role, Unit
 from notifications import assessment_store
 from notifications.assessment_rules import Rules
@@ -147,6 +148,9 @@ def _edited(current: Rules) -> Rules | None:
     except ValueError:
         flash("分值和上限应为数字。", "error")
         return None
+    except ValidationError as exc:
+        flash(str(exc), "error")
+        return None
 
 
 
@@ -165,7 +169,8 @@ def cockpit() -> str:
     tasks, units = figures.furthest_behind(s, day, policy)
     data = {"cities": [{"name": c.name, "rate": c.rate, "score": c.score} for c in cities],
             "months": months, "year": year}
-    return render_template("assessment/cockpit.html", cities=cities, months=months,
+    ranked = sorted(cities, key=lambda c: (c.rate is not None, c.rate or 0), reverse=True)
+    return render_template("assessment/cockpit.html", cities=cities, ranked=ranked, months=months,
                            tasks=tasks, units=units, r=result, year=year, policy=policy,
                            policies=_policies(), data=data, title="驾驶舱")
 

@@ -36,6 +36,12 @@ bp = Blueprint("items", __name__, url_prefix="/items")
 @login_required
 def show(item_id: int) -> str:
     """The item page: task text, cycle, due date, contributions, evidence, history, forms."""
+    return _page(item_id)
+
+
+def _page(item_id: int, progress_form: ProgressForm | None = None,
+          progress_numbers: dict[str, str] | None = None) -> str:
+    """The item page; a refused progress report shown again as typed."""
     s = db()
     detail = queries.item_detail(s, actor(), item_id)
     draft: dict[str, Any] = detail.item.draft or {}
@@ -44,7 +50,8 @@ def show(item_id: int) -> str:
     drafted = _draft_attachments(draft)
     return render_template(
         "items/show.html", d=detail, form=form, ext_form=ExtensionRequestForm(),
-        review_form=ReviewForm(), progress_form=ProgressForm(),
+        review_form=ReviewForm(), progress_form=progress_form or ProgressForm(formdata=None),
+        progress_numbers=progress_numbers or {},
         numbers=draft.get("numbers") or _last_numbers(detail), drafted=drafted,
         units=unit_names(s, today_date(), ids), title=detail.item.title,
         max_mb=runtime().config.upload_max_bytes // (1024 * 1024), accept=ACCEPT,
@@ -177,24 +184,28 @@ def acknowledge(item_id: int) -> Response:
 
 @bp.route("/<int:item_id>/progress", methods=["POST"])
 @role_required(Role.LIAISON)
-def progress(item_id: int) -> Response:
-    """进展报送: text, numbers so far, problems to coordinate, next steps, attachments."""
+def progress(item_id: int) -> Response | str:
+    """进展报送: text, numbers so far, problems to coordinate, next steps, attachments.
+    A refused report is shown again as typed (a progress item keeps no draft)."""
     s, who = db(), actor()
     item = service.get_item(s, who, item_id)
     form = ProgressForm()
+    numbers = _numbers(item)
     if not form.validate():
-        abort(400)
+        for errors in form.errors.values():
+            flash("；".join(errors), "error")
+        return _page(item_id, form, numbers)
     files: list[FileStorage] = [f for f in request.files.getlist(form.files.name) if f.filename]
     if len(files) > MAX_FILES_PER_REQUEST:
         flash(f"一次最多上传 {MAX_FILES_PER_REQUEST} 个文件。", "error")
-        return redirect(url_for(".show", item_id=item_id))
-    numbers = _numbers(item)
+        return _page(item_id, form, numbers)
     ids = act(lambda: store_files(s, who, files)) if files else []
     if ids is None:
-        return redirect(url_for(".show", item_id=item_id))
+        return _page(item_id, form, numbers)
     done = act(lambda: checkins.report_progress(
         s, clock(), who, item_id, text=form.text.data or "", numbers=numbers,
         problems=form.problems.data, next_steps=form.next_steps.data, attachment_ids=ids),
         "工作进展已报送。")
-    return redirect(url_for("inbox.index") if done is not None else
-                    url_for(".show", item_id=item_id))
+    if done is None:
+        return _page(item_id, form, numbers)
+    return redirect(url_for("inbox.index"))
