@@ -1,6 +1,7 @@
 """The supervisors' board as one page: filtered, lit, ordered, counted and cut in SQL.
 
 ``engine.lights.light`` is the one rule; ``light_sql`` states the same rule as a SQL ``CASE``
+(with the behind-schedule reason of ``engine.plans.behind_sql`` as a correlated expression)
 so that a board over hundreds of thousands of obligations never loads them into Python
 (``tests/test_board_sql.py`` checks the two agree on every combination). Only the rows of the
 page become ``BoardRow``s.
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.lights import DUE_SOON_DAYS, Light
 from engine.models import Cycle, Instance, ItemKind, ItemStatus, PolicyTask, WorkItem
+from engine.plans import behind, behind_sql
 from engine.units import unit_names
 
 MAX_PER_PAGE = 1000
@@ -51,17 +53,22 @@ class BoardPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def light_sql(today: date, due_soon_days: int = DUE_SOON_DAYS) -> ColumnElement[str]:
-    """``engine.lights.light`` of the lead's evidence item as SQL (a missing one counts as open)."""
+def light_sql(today: date, due_soon_days: int = DUE_SOON_DAYS,
+              behind: ColumnElement[Any] | None = None) -> ColumnElement[str]:
+    """``engine.lights.light`` of the lead's evidence item as SQL (a missing one counts as open);
+    ``behind``: the obligation's behind-schedule reason (``engine.plans.behind_sql``) or NULL."""
     status, due = WorkItem.status, Instance.due_date
     waiting = and_(status.is_not(None), status == ItemStatus.SUBMITTED)
+    late = and_(behind.is_not(None), ~waiting) if behind is not None else literal(False)
     return case(
         (status.in_((ItemStatus.CLOSED, ItemStatus.CANCELLED)), literal(Light.GREY.value)),
+        (and_(due.is_(None), late), literal(Light.YELLOW.value)),
         (due.is_(None), literal(Light.GREEN.value)),
         (and_(due < today, waiting), literal(Light.YELLOW.value)),
         (due < today, literal(Light.RED.value)),
         (and_(due <= today + timedelta(days=due_soon_days), ~waiting),
          literal(Light.YELLOW.value)),
+        (late, literal(Light.YELLOW.value)),
         else_=literal(Light.GREEN.value))
 
 
@@ -99,7 +106,7 @@ def board_page(s: Session, today: date, f: BoardFilter = BoardFilter(), *, page:
     from engine.queries import board_columns, board_row, with_acks  # (queries imports us)
 
     per_page = max(1, min(per_page, MAX_PER_PAGE))
-    lit = light_sql(today)
+    lit = light_sql(today, behind=behind_sql(today))
     counts = {str(k): int(n) for k, n in s.execute(
         _base((lit, func.count()), f, lit).group_by(lit))}
     total = sum(counts.values())
@@ -109,5 +116,7 @@ def board_page(s: Session, today: date, f: BoardFilter = BoardFilter(), *, page:
                    PolicyTask.number, Instance.lead_unit_id, Instance.id)
          .limit(per_page).offset((page - 1) * per_page))
     names = unit_names(s, today)
-    rows = with_acks(s, [board_row(r, names, today) for r in s.execute(q)])
+    found = s.execute(q).all()
+    late = behind(s, [r[0] for r in found], today)
+    rows = with_acks(s, [board_row(r, names, today, late.get(r[0])) for r in found])
     return BoardPage(rows, total, page, per_page, counts)

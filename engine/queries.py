@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access, checkins
+from engine import access, checkins, plans
 from engine.access import Action, Actor, View
 from engine.clock import CHINA_TZ
 from engine.lights import Light, Signal, days_left, light, signal
@@ -132,9 +132,11 @@ class WorkRow:
 def unit_work(s: Session, unit_id: str, today: date, *, policy: str | None = None,
               statuses: Sequence[ItemStatus] | None = None) -> list[WorkRow]:
     """Every work item of a unit, of every kind and role (its reviews too, for the
-    supervising unit), the earliest due first; one query."""
+    supervising unit), the earliest due first; one query. The lead's evidence item is lit
+    yellow when its obligation is behind schedule (engine.plans.behind_sql)."""
     q = (select(WorkItem.id, PolicyTask.policy_id, PolicyTask.number, WorkItem.title,
-                WorkItem.kind, WorkItem.role, Cycle.label, WorkItem.due_date, WorkItem.status)
+                WorkItem.kind, WorkItem.role, Cycle.label, WorkItem.due_date, WorkItem.status,
+                plans.behind_sql(today).label("behind"))
          .join(Instance, Instance.id == WorkItem.instance_id)
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
@@ -144,7 +146,9 @@ def unit_work(s: Session, unit_id: str, today: date, *, policy: str | None = Non
     if statuses is not None:
         q = q.where(WorkItem.status.in_(statuses))
     return [WorkRow(r.id, r.policy_id, r.number, r.title, r.kind.value, r.role.value, r.label,
-                    r.due_date, r.status.value, light(r.status, r.due_date, today).value)
+                    r.due_date, r.status.value,
+                    light(r.status, r.due_date, today,
+                          behind=bool(r.behind) and r.kind is ItemKind.EVIDENCE).value)
             for r in s.execute(q)]
 
 
@@ -218,8 +222,10 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
         q = q.where(Cycle.label == cycle)
     names = unit_names(s, today)
     rows = []
-    for r in s.execute(q):
-        row = board_row(r, names, today)
+    found = s.execute(q).all()
+    late = plans.behind(s, [r[0] for r in found], today)
+    for r in found:
+        row = board_row(r, names, today, late.get(r[0]))
         if status and not board_matches(row, status):
             continue
         rows.append(row)
@@ -244,12 +250,14 @@ def with_acks(s: Session, rows: list[BoardRow]) -> list[BoardRow]:
             if r.instance_id in acks else r for r in rows]
 
 
-def board_row(r: Any, names: dict[str, str], today: date) -> BoardRow:
-    """One board row from the query's columns (no further query)."""
+def board_row(r: Any, names: dict[str, str], today: date,
+              behind: str | None = None) -> BoardRow:
+    """One board row from the query's columns (no further query); ``behind``: why the
+    obligation is behind schedule (engine.plans.behind), if it is."""
     (inst_id, policy_id, number, title, unit_id, label, due, item_status, item_id, closed_at,
      sent_at) = r
     st = item_status or ItemStatus.OPEN
-    sig = signal(st, due, today, _local_day(sent_at))
+    sig = signal(st, due, today, _local_day(sent_at), behind)
     left = days_left(due, today)
     overdue = -left if (left is not None and left < 0 and sig.light is Light.RED) else 0
     closed_on = _local_day(closed_at)

@@ -143,7 +143,8 @@ def load(s: Session) -> list[Obligation]:
                WorkItem.status, WorkItem.closed_at.label("item_closed_at"))
         .join(Instance, Instance.id == WorkItem.instance_id)
         .join(PolicyTask, PolicyTask.id == Instance.task_id)
-        .where(WorkItem.role != ItemRole.SUPERVISOR).order_by(WorkItem.id)).all()
+        .where(WorkItem.role != ItemRole.SUPERVISOR,
+               WorkItem.kind != ItemKind.PLAN).order_by(WorkItem.id)).all()  # plans: no ladder
     labels = {cid: label for cid, label in s.execute(select(Cycle.id, Cycle.label))}
     found = {r.id: Obligation(r.id, r.instance_id, r.unit_id, r.role, r.number,
                               labels[r.cycle_id], r.created_at, r.closed_at,
