@@ -56,8 +56,10 @@ def _plan_item(rt, task: int) -> WorkItem:
 
 
 def _actors(rt):
-    return (add_user(rt, "jxw1", Role.LIAISON, "jxw"), add_user(rt, "dcs1", Role.SUPERVISOR, "dcs"),
-            add_user(rt, "jxwsup", Role.SUPERVISOR, "jxw"), add_user(rt, "rst1", Role.LIAISON, "rst"))
+    return (add_user(rt, "jxw1", Role.LIAISON, "jxw"),
+            add_user(rt, "dcs1", Role.SUPERVISOR, "dcs"),
+            add_user(rt, "jxwsup", Role.SUPERVISOR, "jxw"),
+            add_user(rt, "rst1", Role.LIAISON, "rst"))
 
 
 def test_a_long_obligation_gets_one_plan_item_for_its_lead_due_in_ten_working_days(rt) -> None:
@@ -204,10 +206,10 @@ def test_a_late_progress_report_is_behind_schedule_and_red_stays_overdue(rt) -> 
         assert plans.behind(s, [inst], date(2018, 6, 25)) == {}
         assert plans.behind(s, [inst], date(2018, 6, 26)) == {inst: plans.LATE_REPORT}
     day = date(2018, 7, 1)
-    assert signal(ItemStatus.OPEN, date(2018, 12, 31), day, behind="进展迟报") == \
-        signal(ItemStatus.OPEN, date(2018, 12, 31), day, behind="进展迟报")
-    assert signal(ItemStatus.OPEN, date(2018, 12, 31), day, behind="进展迟报").label == "进展迟报"
-    assert signal(ItemStatus.OPEN, date(2018, 7, 3), day, behind="进度滞后").label == "临期·进度滞后"
+    late = signal(ItemStatus.OPEN, date(2018, 12, 31), day, behind="进展迟报")
+    assert (late.light, late.label) == (Light.YELLOW, "进展迟报")
+    soon = signal(ItemStatus.OPEN, date(2018, 7, 3), day, behind="进度滞后")
+    assert soon.label == "临期·进度滞后"
     assert light(ItemStatus.OPEN, date(2018, 6, 30), day, behind=True) is Light.RED
     assert light(ItemStatus.SUBMITTED, date(2018, 12, 31), day, behind=True) is Light.GREEN
     assert light(ItemStatus.OPEN, None, day, behind=True) is Light.YELLOW
