@@ -27,6 +27,8 @@ from engine.models import (
     ItemKind,
     ItemRole,
     ItemStatus,
+    Milestone,
+    Plan,
     Policy,
     PolicyTask,
     ProgressReport,
@@ -294,6 +296,8 @@ class ItemDetail:
     history: list[AuditEvent] = field(default_factory=list)
     checkins: list[tuple[WorkItem, bool]] = field(default_factory=list)  # 签收/进展, late
     reports: list[ProgressReport] = field(default_factory=list)  # the latest first
+    plans: list[Plan] = field(default_factory=list)  # 形象进度 versions, the first first
+    milestones: list[Milestone] = field(default_factory=list)  # of the approved plan
 
 
 def item_detail(s: Session, actor: Actor, item_id: int) -> ItemDetail:
@@ -334,6 +338,9 @@ def _add_checkins(s: Session, actor: Actor, detail: ItemDetail) -> None:
                        if own is None or w.unit_id == own]
     detail.reports = [r for r in checkins.reports_of(s, detail.instance.id)
                       if own is None or r.unit_id == own]
+    if own is None or detail.item.kind is ItemKind.PLAN:
+        detail.plans = plans.plans_of(s, detail.instance.id)
+        detail.milestones = plans.approved_milestones(s, detail.instance.id)
 
 
 def _closed_late(item: WorkItem) -> bool:
@@ -356,7 +363,8 @@ def _contributions(s: Session, instance_id: int) -> list[tuple[WorkItem, Evidenc
 
 
 ACTION_LABELS = {"submit": "报送材料", "acknowledge": "签收", "report_progress": "报送工作进展",
-                  "approve": "审核通过，办结销号", "return": "退回修改",
+                 "propose_plan": "报送形象进度计划", "decide_plan": "审核形象进度计划",
+                 "approve": "审核通过，办结销号", "return": "退回修改",
                  "request_extension": "申请延期", "approve_extension": "批准延期",
                  "reject_extension": "驳回延期申请", "start_instance": "启动流程",
                  "start": "启动流程", "overdue": "已逾期", "escalate": "逾期升级督办",
