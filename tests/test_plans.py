@@ -226,3 +226,29 @@ def test_handing_in_the_evidence_withdraws_an_open_plan(rt) -> None:
                        numbers={"pooled": 1000})
     with rt.sessions() as s:
         assert s.get(WorkItem, item.id).status is ItemStatus.CANCELLED
+
+
+def test_the_unit_hears_that_its_plan_was_returned_then_approved_once_each(rt) -> None:
+    from notifications.models import Notification
+    from notifications.outcomes import announce
+
+    jxw, dcs, _, _ = _actors(rt)
+    item = _plan_item(rt, 2)
+    with rt.sessions() as s, s.begin():
+        plans.propose(s, rt.clock, jxw, item.id, milestones=MILESTONES)
+    with rt.sessions() as s, s.begin():
+        plans.decide(s, rt.clock, dcs, item.id, approve=False, reason="请按季度细化")
+    announce(rt.sessions, rt.clock)
+    with rt.sessions() as s, s.begin():
+        plans.propose(s, rt.clock, jxw, item.id, milestones=MILESTONES)
+    with rt.sessions() as s, s.begin():
+        plans.decide(s, rt.clock, dcs, item.id, approve=True)
+    announce(rt.sessions, rt.clock)
+    announce(rt.sessions, rt.clock)  # nothing twice
+    with rt.sessions() as s:
+        notes = s.scalars(select(Notification).where(Notification.kind.in_(
+            ("plan_returned", "plan_approved"))).order_by(Notification.id)).all()
+    assert [(n.unit_id, n.kind) for n in notes] == [("jxw", "plan_returned"),
+                                                   ("jxw", "plan_approved")]
+    assert "退回理由：请按季度细化" in notes[0].body and "第1版" in notes[0].body
+    assert "第2版" in notes[1].body and "2个节点" in notes[1].body
