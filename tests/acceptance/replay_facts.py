@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import CHINA_TZ, overdue_from
 from engine.models import (
+    BPMN_KINDS,
     Cycle,
     Evidence,
     ExtensionRequest,
@@ -308,7 +309,9 @@ def outcome_messages(s: Session) -> dict[str, str]:
     first: dict[tuple[str, datetime], int] = {}
     for item_id, unit, created in s.execute(
             select(WorkItem.id, WorkItem.unit_id, WorkItem.created_at)
-            .where(WorkItem.role != ItemRole.SUPERVISOR).order_by(WorkItem.id)):
+            .where(WorkItem.role != ItemRole.SUPERVISOR,  # a new obligation's own items: the
+                   WorkItem.kind.in_(BPMN_KINDS))         # later progress items assign nothing
+            .order_by(WorkItem.id)):
         first.setdefault((unit, created), item_id)
     for (unit, _), item_id in first.items():
         found[f"assigned:{unit}:{item_id}"] = unit
