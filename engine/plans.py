@@ -8,8 +8,8 @@ the lead unit) approves it (closed) or returns it with a reason (returned), and 
 resubmits: version 2, 3 ... Every version is kept (``Plan`` rows with their ``Milestone``s).
 
 The approved milestones feed the one light rule (``engine.lights``): ``behind_sql`` is the
-per-obligation "behind the time-proportional schedule" (序时进度) reason, one correlated SQL
-expression used by the board's ``light_sql`` and, through ``behind``, by the Python rows.
+per-obligation "behind the time-proportional schedule" (序时进度) reason, one grouped SQL
+subquery outer-joined by the board (``light_sql``) and read by ``behind`` for the Python rows.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Subquery, func, literal, select, union_all
+from sqlalchemy.orm import Session
 
 from engine import audit, lifecycle, outcomes
 from engine.access import Action, Actor, may_decide_plan
@@ -186,28 +186,40 @@ def mark_reached(s: Session, inst: Instance, unit_id: str, ids: Iterable[int], d
     return done
 
 
-def behind_sql(day: date) -> ColumnElement[Any]:
-    """Per obligation (correlated to ``Instance``): why it is behind schedule on ``day``
-    (``BEHIND`` before ``LATE_REPORT``), or NULL."""
-    report = aliased(WorkItem)
-    late = exists(select(report.id).where(
-        report.instance_id == Instance.id, report.kind == ItemKind.PROGRESS,
-        report.role == ItemRole.LEAD, report.status.in_(ACTIONABLE), report.due_date < day))
-    missed = exists(select(Milestone.id).join(Plan, Plan.id == Milestone.plan_id).where(
-        Plan.instance_id == Instance.id, Plan.status == PlanStatus.APPROVED,
-        Milestone.due_on < day, Milestone.reached_on.is_(None)))
-    return case((missed, literal(BEHIND)), (late, literal(LATE_REPORT)), else_=None)
+_RANKS = {1: BEHIND, 2: LATE_REPORT}
+
+
+def behind_sql(day: date) -> Subquery:
+    """The obligations behind schedule on ``day``: one row per instance, ``instance_id`` and
+    ``rank`` (1: ``BEHIND``, an approved milestone passed unreached; 2: ``LATE_REPORT``, the
+    lead's progress report past due and still open). Computed once (the sweep index on status
+    and due date), then outer-joined to the obligations: never a subquery per row."""
+    late = select(WorkItem.instance_id.label("instance_id"), literal(2).label("rank")).where(
+        WorkItem.kind == ItemKind.PROGRESS, WorkItem.role == ItemRole.LEAD,
+        WorkItem.status.in_(ACTIONABLE), WorkItem.due_date < day)
+    missed = select(Plan.instance_id.label("instance_id"), literal(1).label("rank")).join(
+        Milestone, Milestone.plan_id == Plan.id).where(
+        Plan.status == PlanStatus.APPROVED, Milestone.due_on < day,
+        Milestone.reached_on.is_(None))
+    both = union_all(late, missed).subquery("behind_facts")
+    return (select(both.c.instance_id, func.min(both.c.rank).label("rank"))
+            .group_by(both.c.instance_id).subquery("behind"))
+
+
+def reason_of(rank: int | None) -> str | None:
+    """The words for a ``behind_sql`` rank (None: on schedule)."""
+    return _RANKS.get(rank) if rank is not None else None
 
 
 def behind(s: Session, instance_ids: Iterable[int], day: date) -> dict[int, str]:
-    """Instance id -> why it is behind schedule on ``day`` (absent: on schedule)."""
-    keys = list(dict.fromkeys(instance_ids))
-    out: dict[int, str] = {}
-    reason = behind_sql(day)
-    for start in range(0, len(keys), 500):
-        out.update({i: r for i, r in s.execute(select(Instance.id, reason).where(
-            Instance.id.in_(keys[start:start + 500]))) if r})
-    return out
+    """Instance id -> why it is behind schedule on ``day`` (absent: on schedule); one query
+    (the obligations behind are few next to all of them)."""
+    keys = set(instance_ids)
+    if not keys:
+        return {}
+    sub = behind_sql(day)
+    return {i: _RANKS[r] for i, r in s.execute(select(sub.c.instance_id, sub.c.rank))
+            if i in keys}
 
 
 def plan_items_waiting(s: Session, policy: str | None = None) -> list[WorkItem]:

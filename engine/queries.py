@@ -136,10 +136,12 @@ def unit_work(s: Session, unit_id: str, today: date, *, policy: str | None = Non
     """Every work item of a unit, of every kind and role (its reviews too, for the
     supervising unit), the earliest due first; one query. The lead's evidence item is lit
     yellow when its obligation is behind schedule (engine.plans.behind_sql)."""
+    late = plans.behind_sql(today)
     q = (select(WorkItem.id, PolicyTask.policy_id, PolicyTask.number, WorkItem.title,
                 WorkItem.kind, WorkItem.role, Cycle.label, WorkItem.due_date, WorkItem.status,
-                plans.behind_sql(today).label("behind"))
+                late.c.rank.label("behind"))
          .join(Instance, Instance.id == WorkItem.instance_id)
+         .outerjoin(late, late.c.instance_id == Instance.id)
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .where(WorkItem.unit_id == unit_id).order_by(*_DUE_FIRST))
