@@ -28,6 +28,7 @@ from engine.models import (
     Instance,
     ItemKind,
     ItemRole,
+    ItemStatus,
     Role,
     User,
     WorkItem,
@@ -64,10 +65,13 @@ class Action(enum.StrEnum):
     REVIEW = "review"                # approve or return (supervisor items)
     ACKNOWLEDGE = "ack"              # 签收 (ack items)
     REPORT = "report"                # 进展报送 (progress items)
+    PROPOSE = "propose"              # 形象进度: propose (or resubmit) a plan (plan items)
+    DECIDE_PLAN = "decide_plan"      # approve or return a submitted plan (supervisors)
 
 
 # the one action of an engine-managed item (engine.checkins); BPMN items take the others
-_CHECKIN_ACTION = {ItemKind.ACK: Action.ACKNOWLEDGE, ItemKind.PROGRESS: Action.REPORT}
+_CHECKIN_ACTION = {ItemKind.ACK: Action.ACKNOWLEDGE, ItemKind.PROGRESS: Action.REPORT,
+                   ItemKind.PLAN: Action.PROPOSE}
 
 
 class View(enum.StrEnum):
@@ -112,6 +116,8 @@ def views(actor: Actor, inst: Instance) -> frozenset[View]:
 def item_actions(actor: Actor, item: WorkItem, *, extension_pending: bool = False
                  ) -> frozenset[Action]:
     """The actions the actor may take on the item now (the pages offer exactly these)."""
+    if item.kind is ItemKind.PLAN and item.status is ItemStatus.SUBMITTED:
+        return frozenset({Action.DECIDE_PLAN}) if may_decide_plan(actor, item) else frozenset()
     if item.status not in ACTIONABLE:
         return frozenset()
     if item.role is ItemRole.SUPERVISOR:
@@ -151,6 +157,12 @@ def _fits(item: WorkItem, action: Action) -> bool:
     """A 签收 / progress item takes its one action; the BPMN's items never take those."""
     own = _CHECKIN_ACTION.get(item.kind)
     return action is own if own is not None else action not in _CHECKIN_ACTION.values()
+
+
+def may_decide_plan(actor: Actor, item: WorkItem) -> bool:
+    """Supervisors decide a submitted plan, never their own unit's."""
+    return actor.role is Role.SUPERVISOR and actor.unit_id != item.unit_id and \
+        not leads(actor, item.instance)
 
 
 def may_decide_extensions(actor: Actor, lead_unit_id: str | None = None) -> bool:

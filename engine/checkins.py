@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import audit, lifecycle
+from engine import audit, lifecycle, plans
 from engine.access import Action, Actor
 from engine.clock import CHINA_TZ, Clock, today
 from engine.deadlines import Cycle, RuleContext, parse_deadline
@@ -115,6 +115,10 @@ def _missing(r: Any, day: date, rule: CheckinRule, cal: WorkCalendar, windows: l
         if day - started <= timedelta(days=ACK_CATCH_UP_DAYS):
             out.append(_item(r.id, ACK_TASK, unit, role, ItemKind.ACK, "签收交办任务",
                              cal.add_working_days(started, rule.ack_working_days)))
+            if role is ItemRole.LEAD and plans.wants_plan(started, r.due_date):
+                out.append(_item(r.id, plans.PLAN_TASK, unit, role, ItemKind.PLAN,
+                                 plans.PLAN_TITLE,
+                                 cal.add_working_days(started, plans.PLAN_WORKING_DAYS)))
         if (r.id, unit) not in holding:
             continue  # its part is handed in (or not yet its turn): nothing to report
         for w in windows:
@@ -156,10 +160,11 @@ def _late(item: WorkItem, clock: Clock) -> bool:
 
 def report_progress(s: Session, clock: Clock, actor: Actor, item_id: int, *, text: str,
                     numbers: dict[str, Any] | None = None, problems: str | None = None,
-                    next_steps: str | None = None,
-                    attachment_ids: Sequence[int] = ()) -> ProgressReport:
-    """进展报送: what was done, numbers so far against the targets, problems that need
-    coordination, next steps and attachments."""
+                    next_steps: str | None = None, attachment_ids: Sequence[int] = (),
+                    reached: Sequence[int] = ()) -> ProgressReport:
+    """进展报送: what was done, numbers so far against the targets, milestones of the approved
+    形象进度 plan reached (ids; the lead unit's), problems that need coordination, next steps
+    and attachments."""
     from engine import service
 
     item = _own_item(s, actor, item_id, Action.REPORT)
@@ -182,6 +187,7 @@ def report_progress(s: Session, clock: Clock, actor: Actor, item_id: int, *, tex
                             attachments=atts)
     s.add(report)
     s.flush()
+    done = plans.mark_reached(s, inst, item.unit_id, reached, today(clock), report.id)
     lifecycle.set_status(s, clock, item, ItemStatus.CLOSED, actor=actor.username,
                          reason="进展报送", ref=("progress_report", report.id))
     item.submitted_at, item.closed_at = now, now
@@ -189,7 +195,8 @@ def report_progress(s: Session, clock: Clock, actor: Actor, item_id: int, *, tex
                  object_type="work_item", object_id=str(item.id),
                  before={"status": ItemStatus.OPEN},
                  after={"status": item.status, "report": report.id, "numbers": clean,
-                        "late": _late(item, clock), "attachments": [a.id for a in atts]})
+                        "late": _late(item, clock), "attachments": [a.id for a in atts],
+                        "reached": done})
     return report
 
 
@@ -199,7 +206,8 @@ def settle_on_submission(s: Session, clock: Clock, item: WorkItem) -> None:
     now = clock.now()
     for other in s.scalars(select(WorkItem).where(
             WorkItem.instance_id == item.instance_id, WorkItem.unit_id == item.unit_id,
-            WorkItem.kind.in_(CHECKIN_KINDS), WorkItem.status.in_(ACTIONABLE))):
+            WorkItem.kind.in_((*CHECKIN_KINDS, ItemKind.PLAN)),
+            WorkItem.status.in_(ACTIONABLE))):
         if other.kind is ItemKind.ACK:
             lifecycle.set_status(s, clock, other, ItemStatus.CLOSED, reason="报送即视为签收",
                                  ref=("work_item", item.id))

@@ -472,6 +472,54 @@ class ProgressReport(Base):
     attachments: Mapped[list[Attachment]] = relationship()
 
 
+class PlanStatus(enum.StrEnum):
+    """A 形象进度 plan version: waiting for the supervisor, returned, or approved."""
+
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+    @property
+    def label(self) -> str:
+        """The status in Chinese."""
+        return {"submitted": "待审核", "returned": "已退回", "approved": "已批准"}[self.value]
+
+
+class Plan(Base):
+    """One version of a lead unit's 形象进度 plan (engine.plans): every version is kept."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("work_item_id", "version", name="uq_plans_item_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus))
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)     # the return reason / approval note
+    milestones: Mapped[list[Milestone]] = relationship(order_by="Milestone.seq")
+
+
+class Milestone(Base):
+    """A dated milestone of a plan version, with planned amounts per target key; reached when
+    a progress report of the lead unit says so."""
+
+    __tablename__ = "milestones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    amounts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reached_on: Mapped[date | None] = mapped_column(Date)
+    reached_report_id: Mapped[int | None] = mapped_column(ForeignKey("progress_reports.id"))
+
+
 class Review(Base):
     __tablename__ = "reviews"
     id: Mapped[int] = mapped_column(primary_key=True)

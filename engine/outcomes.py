@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.instances import raise_event
-from engine.models import ExtensionRequest, Instance, ItemRole, Review, WorkItem
+from engine.models import ExtensionRequest, Instance, ItemRole, Plan, Review, WorkItem
 
 APPROVED = "outcome:approved"
 RETURNED = "outcome:returned"
 EXTENSION = "outcome:extension"    # approved or rejected: the request says which
 ASSIGNED = "outcome:assigned"      # a new obligation (lead) or part of one (supporting)
-KINDS = (APPROVED, RETURNED, EXTENSION, ASSIGNED)
+PLAN = "outcome:plan"              # a 形象进度 plan approved or returned
+KINDS = (APPROVED, RETURNED, EXTENSION, ASSIGNED, PLAN)
 
 
 def reviewed(s: Session, clock: Clock, inst: Instance, review: Review) -> None:
@@ -49,3 +50,10 @@ def assigned(s: Session, clock: Clock, inst: Instance) -> None:
                           .order_by(WorkItem.id)):
         raise_event(s, clock, kind=ASSIGNED, key=f"outcome:assigned:{item.id}", instance=inst,
                     item=item, payload={"role": item.role.value})
+
+
+def plan_decided(s: Session, clock: Clock, inst: Instance, item: WorkItem, plan: Plan) -> None:
+    """The lead unit hears that its 形象进度 plan was approved or returned (with the reason)."""
+    s.flush()
+    raise_event(s, clock, kind=PLAN, key=f"outcome:plan:{plan.id}", instance=inst, item=item,
+                payload={"plan_id": plan.id, "status": plan.status.value})

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access, checkins
+from engine import access, checkins, plans
 from engine.access import Action, Actor, View
 from engine.clock import CHINA_TZ
 from engine.lights import Light, Signal, days_left, light, signal
@@ -27,6 +27,8 @@ from engine.models import (
     ItemKind,
     ItemRole,
     ItemStatus,
+    Milestone,
+    Plan,
     Policy,
     PolicyTask,
     ProgressReport,
@@ -133,10 +135,14 @@ class WorkRow:
 def unit_work(s: Session, unit_id: str, today: date, *, policy: str | None = None,
               statuses: Sequence[ItemStatus] | None = None) -> list[WorkRow]:
     """Every work item of a unit, of every kind and role (its reviews too, for the
-    supervising unit), the earliest due first; one query."""
+    supervising unit), the earliest due first; one query. The lead's evidence item is lit
+    yellow when its obligation is behind schedule (engine.plans.behind_sql)."""
+    late = plans.behind_sql(today)
     q = (select(WorkItem.id, PolicyTask.policy_id, PolicyTask.number, WorkItem.title,
-                WorkItem.kind, WorkItem.role, Cycle.label, WorkItem.due_date, WorkItem.status)
+                WorkItem.kind, WorkItem.role, Cycle.label, WorkItem.due_date, WorkItem.status,
+                late.c.rank.label("behind"))
          .join(Instance, Instance.id == WorkItem.instance_id)
+         .outerjoin(late, late.c.instance_id == Instance.id)
          .join(PolicyTask, PolicyTask.id == Instance.task_id)
          .join(Cycle, Cycle.id == Instance.cycle_id)
          .where(WorkItem.unit_id == unit_id).order_by(*_DUE_FIRST))
@@ -145,7 +151,9 @@ def unit_work(s: Session, unit_id: str, today: date, *, policy: str | None = Non
     if statuses is not None:
         q = q.where(WorkItem.status.in_(statuses))
     return [WorkRow(r.id, r.policy_id, r.number, r.title, r.kind.value, r.role.value, r.label,
-                    r.due_date, r.status.value, light(r.status, r.due_date, today).value)
+                    r.due_date, r.status.value,
+                    light(r.status, r.due_date, today,
+                          behind=bool(r.behind) and r.kind is ItemKind.EVIDENCE).value)
             for r in s.execute(q)]
 
 
@@ -220,8 +228,10 @@ def board(s: Session, today: date, *, task: int | None = None, unit: str | None 
         q = q.where(Cycle.label == cycle)
     names = unit_names(s, today)
     rows = []
-    for r in s.execute(q):
-        row = board_row(r, names, today)
+    found = s.execute(q).all()
+    late = plans.behind(s, [r[0] for r in found], today)
+    for r in found:
+        row = board_row(r, names, today, late.get(r[0]))
         if status and not board_matches(row, status):
             continue
         rows.append(row)
@@ -246,12 +256,14 @@ def with_acks(s: Session, rows: list[BoardRow]) -> list[BoardRow]:
             if r.instance_id in acks else r for r in rows]
 
 
-def board_row(r: Any, names: dict[str, str], today: date) -> BoardRow:
-    """One board row from the query's columns (no further query)."""
+def board_row(r: Any, names: dict[str, str], today: date,
+              behind: str | None = None) -> BoardRow:
+    """One board row from the query's columns (no further query); ``behind``: why the
+    obligation is behind schedule (engine.plans.behind), if it is."""
     (inst_id, policy_id, number, title, unit_id, label, due, item_status, item_id, closed_at,
      sent_at) = r
     st = item_status or ItemStatus.OPEN
-    sig = signal(st, due, today, _local_day(sent_at))
+    sig = signal(st, due, today, _local_day(sent_at), behind)
     left = days_left(due, today)
     overdue = -left if (left is not None and left < 0 and sig.light is Light.RED) else 0
     closed_on = _local_day(closed_at)
@@ -288,6 +300,8 @@ class ItemDetail:
     history: list[AuditEvent] = field(default_factory=list)
     checkins: list[tuple[WorkItem, bool]] = field(default_factory=list)  # 签收/进展, late
     reports: list[ProgressReport] = field(default_factory=list)  # the latest first
+    plans: list[Plan] = field(default_factory=list)  # 形象进度 versions, the first first
+    milestones: list[Milestone] = field(default_factory=list)  # of the approved plan
 
 
 def item_detail(s: Session, actor: Actor, item_id: int) -> ItemDetail:
@@ -328,6 +342,9 @@ def _add_checkins(s: Session, actor: Actor, detail: ItemDetail) -> None:
                        if own is None or w.unit_id == own]
     detail.reports = [r for r in checkins.reports_of(s, detail.instance.id)
                       if own is None or r.unit_id == own]
+    if own is None or detail.item.kind is ItemKind.PLAN:
+        detail.plans = plans.plans_of(s, detail.instance.id)
+        detail.milestones = plans.approved_milestones(s, detail.instance.id)
 
 
 def _closed_late(item: WorkItem) -> bool:
@@ -350,7 +367,8 @@ def _contributions(s: Session, instance_id: int) -> list[tuple[WorkItem, Evidenc
 
 
 ACTION_LABELS = {"submit": "报送材料", "acknowledge": "签收", "report_progress": "报送工作进展",
-                  "approve": "审核通过，办结销号", "return": "退回修改",
+                 "propose_plan": "报送形象进度计划", "decide_plan": "审核形象进度计划",
+                 "approve": "审核通过，办结销号", "return": "退回修改",
                  "request_extension": "申请延期", "approve_extension": "批准延期",
                  "reject_extension": "驳回延期申请", "start_instance": "启动流程",
                  "start": "启动流程", "overdue": "已逾期", "escalate": "逾期升级督办",

@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine import outcomes as facts
 from engine.clock import CHINA_TZ, Clock, today
-from engine.models import EngineEvent, ExtensionRequest, ExtensionStatus, Instance, Review
+from engine.models import (
+    EngineEvent,
+    ExtensionRequest,
+    ExtensionStatus,
+    Instance,
+    Plan,
+    PlanStatus,
+    Review,
+)
 from engine.text import quoted
 from notifications.notes import cn_date, notify, run_batched, signature
 from notifications.recipients import Recipients
@@ -72,6 +80,8 @@ def _announce(s: Session, clock: Clock, names: dict[str, str], to: Recipients,
         msg = _assigned(s, names, group)
     elif first.kind == facts.EXTENSION:
         msg = _extension(s, first)
+    elif first.kind == facts.PLAN:
+        msg = _plan(s, first)
     else:
         msg = _review(s, first)
     text = (f"{names.get(first.unit_id, first.unit_id)}：\n\n{msg.body}\n"
@@ -125,6 +135,28 @@ def _review(s: Session, event: Row[Any]) -> Message:
             f"退回理由：{review.reason}\n\n请按退回理由补充完善后重新报送，办理时限为"
             f"{_due(inst.due_date)}。\n\n请登录督办系统办理（待办事项 #{item}）。")
     return Message(f"returned:{review.id}", "returned", subject, body, f"/items/{item}",
+                   ("work_item", item), inst.task.supervisor_unit_id)
+
+
+def _plan(s: Session, event: Row[Any]) -> Message:
+    plan = s.get(Plan, event.payload["plan_id"])
+    inst = s.get(Instance, event.instance_id)
+    assert plan is not None and inst is not None and plan.decided_at is not None
+    item, when = event.work_item_id, cn_date(_day(plan.decided_at))
+    if plan.status is PlanStatus.APPROVED:
+        subject = f"【形象进度计划已批准】{_what(inst)}"
+        body = (f"你单位报送的{_what(inst)}形象进度计划（第{plan.version}版，"
+                f"{len(plan.milestones)}个节点）已于{when}批准，请按节点推进，"
+                f"并在进展报送中报告节点完成情况。"
+                + (f"\n审核意见：{plan.reason}" if plan.reason else "")
+                + f"\n\n详见督办系统（事项 #{item}）。")
+        kind = "plan_approved"
+    else:
+        subject = f"【形象进度计划退回】{_what(inst)}，请修改后重新报送"
+        body = (f"你单位报送的{_what(inst)}形象进度计划（第{plan.version}版）于{when}退回。\n"
+                f"退回理由：{plan.reason}\n\n请修改后重新报送（待办事项 #{item}）。")
+        kind = "plan_returned"
+    return Message(f"plan:{plan.id}", kind, subject, body, f"/items/{item}",
                    ("work_item", item), inst.task.supervisor_unit_id)
 
 

@@ -83,7 +83,8 @@ def remind(sessions: sessionmaker[Session], clock: Clock, rule: ReminderRule | N
     with sessions() as s:
         rows = s.execute(_sweep_columns().where(
             WorkItem.status.in_(ACTIONABLE), WorkItem.due_date >= day,
-            WorkItem.due_date <= last, WorkItem.role != ItemRole.SUPERVISOR)).all()
+            WorkItem.due_date <= last, WorkItem.role != ItemRole.SUPERVISOR,
+            WorkItem.kind != ItemKind.PLAN)).all()  # plans: no ladder (docs/plans.md)
         due: list[tuple[Row[Any], str, int]] = []
         for row in rows:
             left = (cal.working_days_between(day, row.due_date) if rule.working_days
@@ -154,7 +155,8 @@ def mark_overdue(sessions: sessionmaker[Session], clock: Clock) -> int:
     with sessions() as s:
         rows = s.execute(_sweep_columns().where(
             WorkItem.status.in_(ACTIONABLE), WorkItem.due_date < day,
-            WorkItem.role != ItemRole.SUPERVISOR, WorkItem.escalation == EscalationLevel.NONE)
+            WorkItem.role != ItemRole.SUPERVISOR, WorkItem.escalation == EscalationLevel.NONE,
+            WorkItem.kind != ItemKind.PLAN)
             .order_by(WorkItem.due_date, WorkItem.id)).all()
     todo = [row for row in rows if light(row.status, row.due_date, day) is Light.RED]
     return run_batched(sessions, clock, todo, _send_urge)

@@ -164,6 +164,8 @@ class Behaviour:
 
     def _due_today(self, row: Any, day: date) -> bool:
         """Whether the item's actor means to act today (no query)."""
+        if row.kind is ItemKind.PLAN:
+            return False  # the simulated units propose no 形象进度 plans (yet)
         if row.kind in (ItemKind.ACK, ItemKind.PROGRESS):
             return day >= checkin_day(self.seed, row.kind.value,
                                       self._key(row.policy_id, row.number), row.label,

@@ -33,5 +33,5 @@ def settle_checkins(rt, actors: Mapping[str, Actor] | None = None) -> int:
 
 
 def evidence_items(items):
-    """The items that take evidence, a contribution or a review (not 签收 or progress)."""
-    return [it for it in items if it.kind not in CHECKIN_KINDS]
+    """The items that take evidence, a contribution or a review (not 签收, progress, plan)."""
+    return [it for it in items if it.kind not in (*CHECKIN_KINDS, ItemKind.PLAN)]

@@ -13,7 +13,16 @@ from sqlalchemy import select, update
 from engine import cycles
 from engine.board import BoardFilter, board_page
 from engine.clock import ManualClock
-from engine.models import Instance, ItemKind, ItemRole, ItemStatus, WorkItem
+from engine.models import (
+    Instance,
+    ItemKind,
+    ItemRole,
+    ItemStatus,
+    Milestone,
+    Plan,
+    PlanStatus,
+    WorkItem,
+)
 from engine.queries import board
 from engine.runtime import Runtime
 
@@ -25,7 +34,7 @@ FILTERS = [None, "overdue", "red", "yellow", "green", "grey", "open", "returned"
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     """The seed policy's obligations of 2018-2020 with scrambled due dates and statuses, one
-    obligation without an evidence item and some without a due date."""
+    obligation without an evidence item, some without a due date, some behind schedule."""
     from datetime import datetime
 
     from engine.clock import CHINA_TZ
@@ -44,11 +53,38 @@ def rt(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
             s.execute(update(WorkItem).where(WorkItem.instance_id == inst_id,
                                              WorkItem.role == ItemRole.LEAD)
                       .values(status=rng.choice(statuses)))
+            _behind_facts(s, rng, inst_id)
         # an obligation whose evidence item is missing (here: of another kind)
         s.execute(update(WorkItem).where(WorkItem.instance_id == ids[0],
                                          WorkItem.kind == ItemKind.EVIDENCE)
                   .values(kind=ItemKind.PLAN))
     return rt
+
+
+def _behind_facts(s, rng: random.Random, inst_id: int) -> None:
+    """Some obligations behind schedule around DAY: an approved plan's milestone passed unmet
+    (or met, or in a returned plan), the lead's progress report late (or done, or not yet due)."""
+    from datetime import datetime
+
+    from engine.clock import CHINA_TZ
+
+    lead = s.scalar(select(Instance.lead_unit_id).where(Instance.id == inst_id))
+    at = datetime(2018, 6, 1, tzinfo=CHINA_TZ)
+    if rng.random() < 0.4:
+        plan = Plan(work_item_id=s.scalar(select(WorkItem.id).where(
+            WorkItem.instance_id == inst_id)), instance_id=inst_id, unit_id=lead, version=1,
+            status=rng.choice(list(PlanStatus)), submitted_at=at)
+        s.add(plan)
+        s.flush()
+        s.add(Milestone(plan_id=plan.id, seq=0, name="节点", amounts={},
+                        due_on=DAY + timedelta(days=rng.randint(-10, 10)),
+                        reached_on=DAY if rng.random() < 0.3 else None))
+    if rng.random() < 0.4:
+        s.add(WorkItem(instance_id=inst_id, task_name="progress:x", unit_id=lead,
+                       role=rng.choice([ItemRole.LEAD, ItemRole.SUPPORTING]),
+                       kind=ItemKind.PROGRESS, title="报送进展",
+                       due_date=DAY + timedelta(days=rng.randint(-10, 10)),
+                       status=rng.choice(list(ItemStatus)), created_at=at, updated_at=at))
 
 
 @pytest.mark.parametrize("status", FILTERS)
@@ -64,8 +100,10 @@ def test_pages_are_the_board_in_order(rt: Runtime, status: str | None) -> None:
                     break
                 page += 1
         assert p.total == len(want)
-        assert [(r.instance_id, r.light, r.status, r.days_overdue) for r in got] == \
-            [(r.instance_id, r.light, r.status, r.days_overdue) for r in want]
+        assert [(r.instance_id, r.light, r.status, r.days_overdue, r.signal) for r in got] == \
+            [(r.instance_id, r.light, r.status, r.days_overdue, r.signal) for r in want]
+        if status is None and today == DAY:  # the facts make some rows yellow for being behind
+            assert {r.signal.label for r in want if r.signal} & {"进度滞后", "进展迟报"}
         if status is None:
             assert p.lights == {k: n for k, n in _count(want).items() if n}
 

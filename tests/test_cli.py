@@ -30,8 +30,8 @@ def cli(tmp_path, monkeypatch):
 
 def _first_id(listing: str) -> int:
     """The first item of a listing that takes evidence, a contribution or a review (not a
-    签收 or progress item, which come first: they are due sooner)."""
-    return int(re.search(r"^#(\d+)(?!.*(签收|进展报送) 任务)", listing, re.M).group(1))
+    签收, progress or plan item, which come first: they are due sooner)."""
+    return int(re.search(r"^#(\d+)(?!.*(签收|进展报送|形象进度) 任务)", listing, re.M).group(1))
 
 
 def test_init_tick_submit_review_history_and_audit(cli, tmp_path):

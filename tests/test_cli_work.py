@@ -92,9 +92,10 @@ def test_work_list_json_gives_every_kind_with_due_date_status_and_light(cli) -> 
     rows = json.loads(cli("work", "list", "--unit", "hefei", "--json"))
     assert rows and all(set(r) == {"id", "policy", "task_number", "title", "kind", "role",
                                    "cycle", "due_date", "status", "light"} for r in rows)
-    assert {r["kind"] for r in rows} == {"ack", "progress", "evidence", "contribution"}
+    assert {r["kind"] for r in rows} == {"ack", "progress", "plan", "evidence", "contribution"}
     by_kind = {r["kind"]: r for r in rows if r["task_number"] == 1}  # hefei leads task 1
-    assert set(by_kind) == {"ack", "progress", "evidence"}
+    assert set(by_kind) == {"ack", "progress", "plan", "evidence"}
+    assert (by_kind["plan"]["due_date"], by_kind["plan"]["status"]) == ("2018-06-13", "open")
     ack, progress, evidence = by_kind["ack"], by_kind["progress"], by_kind["evidence"]
     assert (ack["due_date"], ack["status"], ack["light"], ack["role"]) == (
         "2018-06-01", "open", "red", "lead")
@@ -110,7 +111,9 @@ def test_work_list_json_gives_every_kind_with_due_date_status_and_light(cli) -> 
     rows = json.loads(cli("work", "list", "--unit", "hefei", "--json"))
     statuses = {r["kind"]: (r["status"], r["light"]) for r in rows if r["task_number"] == 1}
     # handing in the evidence acknowledged the late ack and withdrew the open progress item
+    # and the plan not yet proposed
     assert statuses == {"ack": ("closed", "grey"), "progress": ("cancelled", "grey"),
+                        "plan": ("cancelled", "grey"),
                         "evidence": ("submitted", "green")}
     review = json.loads(cli("work", "list", "--unit", "dcs", "--json"))
     assert [r["kind"] for r in review] == ["review"] and review[0]["role"] == "supervisor"

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import CHINA_TZ, overdue_from
 from engine.models import (
+    BPMN_KINDS,
     Cycle,
     Evidence,
     ExtensionRequest,
@@ -143,7 +144,8 @@ def load(s: Session) -> list[Obligation]:
                WorkItem.status, WorkItem.closed_at.label("item_closed_at"))
         .join(Instance, Instance.id == WorkItem.instance_id)
         .join(PolicyTask, PolicyTask.id == Instance.task_id)
-        .where(WorkItem.role != ItemRole.SUPERVISOR).order_by(WorkItem.id)).all()
+        .where(WorkItem.role != ItemRole.SUPERVISOR,
+               WorkItem.kind != ItemKind.PLAN).order_by(WorkItem.id)).all()  # plans: no ladder
     labels = {cid: label for cid, label in s.execute(select(Cycle.id, Cycle.label))}
     found = {r.id: Obligation(r.id, r.instance_id, r.unit_id, r.role, r.number,
                               labels[r.cycle_id], r.created_at, r.closed_at,
@@ -308,7 +310,8 @@ def outcome_messages(s: Session) -> dict[str, str]:
     first: dict[tuple[str, datetime], int] = {}
     for item_id, unit, created in s.execute(
             select(WorkItem.id, WorkItem.unit_id, WorkItem.created_at)
-            .where(WorkItem.kind.in_((ItemKind.EVIDENCE, ItemKind.CONTRIBUTION)))
+            .where(WorkItem.role != ItemRole.SUPERVISOR,  # a new obligation's own items: the
+                   WorkItem.kind.in_(BPMN_KINDS))         # later progress items assign nothing
             .order_by(WorkItem.id)):
         first.setdefault((unit, created), item_id)
     for (unit, _), item_id in first.items():

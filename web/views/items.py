@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from engine import access, checkins, queries, service
+from engine import access, checkins, plans, queries, service
 from engine.attachments import ACCEPT, ALLOWED_TEXT, MAX_FILES_PER_REQUEST, discard_unclaimed
 from engine.errors import ValidationError
 from engine.models import (
@@ -30,6 +30,7 @@ from web.views.common import act, actor, clock, db, runtime, today_date
 from web.views.files import attachment_response, store_files
 
 bp = Blueprint("items", __name__, url_prefix="/items")
+PLAN_ROWS = 8  # milestone rows the plan form offers
 
 
 @bp.route("/<int:item_id>")
@@ -55,7 +56,7 @@ def _page(item_id: int, progress_form: ProgressForm | None = None,
         numbers=draft.get("numbers") or _last_numbers(detail), drafted=drafted,
         units=unit_names(s, today_date(), ids), title=detail.item.title,
         max_mb=runtime().config.upload_max_bytes // (1024 * 1024), accept=ACCEPT,
-        allowed=ALLOWED_TEXT)
+        allowed=ALLOWED_TEXT, plan_rows=PLAN_ROWS)
 
 
 def _last_numbers(detail: queries.ItemDetail) -> dict[str, Any]:
@@ -204,8 +205,47 @@ def progress(item_id: int) -> Response | str:
         return _page(item_id, form, numbers)
     done = act(lambda: checkins.report_progress(
         s, clock(), who, item_id, text=form.text.data or "", numbers=numbers,
-        problems=form.problems.data, next_steps=form.next_steps.data, attachment_ids=ids),
+        problems=form.problems.data, next_steps=form.next_steps.data, attachment_ids=ids,
+        reached=[v for i in request.form.getlist("reached")
+                 if (v := small_int(i, maximum=MAX_ID))]),
         "工作进展已报送。")
     if done is None:
         return _page(item_id, form, numbers)
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<int:item_id>/plan", methods=["POST"])
+@role_required(Role.LIAISON)
+def plan(item_id: int) -> Response:
+    """形象进度: the lead unit proposes (or resubmits) its milestones."""
+    s, who = db(), actor()
+    item = service.get_item(s, who, item_id)
+    keys = [t["key"] for t in item.instance.task.targets]
+    rows = []
+    for i in range(PLAN_ROWS):
+        name = request.form.get(f"m{i}_name", "").strip()
+        day = request.form.get(f"m{i}_date", "").strip()
+        amounts = {k: v for k in keys if (v := request.form.get(f"m{i}_{k}", "").strip())}
+        if name or day or amounts:
+            rows.append({"name": name, "due_on": day or None, "amounts": amounts})
+    done = act(lambda: plans.propose(s, clock(), who, item_id, milestones=rows,
+                                     note=request.form.get("note")),
+               "形象进度计划已报送，等待督查人员审核。")
+    return redirect(url_for("inbox.index") if done is not None else
+                    url_for(".show", item_id=item_id))
+
+
+@bp.route("/<int:item_id>/plan/decide", methods=["POST"])
+@role_required(Role.SUPERVISOR)
+def decide_plan(item_id: int) -> Response:
+    """A supervisor approves the plan or returns it with a reason."""
+    decision = request.form.get("decision")
+    if decision not in ("approve", "return"):
+        abort(400)
+    s, who = db(), actor()
+    approve = decision == "approve"
+    ok = "已批准形象进度计划。" if approve else "已退回形象进度计划，等待单位修改后重新报送。"
+    done = act(lambda: plans.decide(s, clock(), who, item_id, approve=approve,
+                                    reason=request.form.get("reason")), ok)
+    return redirect(url_for("review.queue") if done is not None else
+                    url_for(".show", item_id=item_id))

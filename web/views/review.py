@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 from werkzeug.wrappers import Response
 
-from engine import queries, service
+from engine import plans, queries, service
 from engine.clock import CHINA_TZ
 from engine.lights import signal
 from engine.models import Evidence, Instance, ItemStatus, Role
@@ -29,6 +29,7 @@ def queue() -> str:
     s, today = db(), today_date()
     policy, policies = policy_scope()
     rows = item_rows(s, queries.review_queue(s, policy=policy), today)
+    plan_rows = item_rows(s, plans.plan_items_waiting(s, policy), today)
     ids = [r.item.instance_id for r in rows]
     submitted = _latest_submission(s, ids)
     dues: dict[int, date | None] = {  # the obligations' own due dates
@@ -39,7 +40,9 @@ def queue() -> str:
                for iid in ids}
     return render_template("review/queue.html", rows=rows, title="待审核", policy=policy,
                            policies=policies,
-                           units=unit_names(s, today, {r.lead_unit_id for r in rows}),
+                           plan_rows=plan_rows,
+                           units=unit_names(s, today, {r.lead_unit_id
+                                                       for r in rows + plan_rows}),
                            submitted=submitted, dues=dues, signals=signals)
 
 
