@@ -291,7 +291,7 @@ def checkin_facts(s: Session, policies: list[str], year: int, as_of: date) -> li
         for r in late_checkins(s, as_of + timedelta(days=1), kind, policies=policies,
                                start=date(year, 1, 1), end=date(year, 12, 31)):
             done = "签收" if kind is ItemKind.ACK else "报送"
-            when = (f"{_cn(r.reported_on)}{done}" if r.reported_on else f"至今未办理{done}")
+            when = f"{_cn(r.reported_on)}{done}" if r.reported_on else f"至今未{done}"
             out.append(Fact(r.unit_id, rule, r.reported_on or r.due_date + timedelta(days=1),
                             f"任务{r.task_number}·{r.title}：{what}时限{_cn(r.due_date)}，"
                             f"{when}", "work_item", r.item_id))

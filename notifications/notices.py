@@ -227,27 +227,34 @@ def _send_notice(s: Session, clock: Clock, doc: Document, names: dict[str, str],
                  items: list[documents.NoticeItem], office_unit_id: str) -> None:
     """The in-app note, and the mail with the PDF to the unit, cc the supervising office."""
     assert doc.unit_id is not None
-    addressee = names[doc.unit_id]
-    to = Recipients(s, doc.issued_on)
     listed = "；".join(f"任务{i.task_number}{quoted(i.task_title)}（{i.cycle_label}，办理时限"
                       f"{documents.cn_date(i.due_date)}，已逾期{i.days_overdue}天）" for i in items)
-    subject = f"【督办通知】{doc.number} {doc.title}"
-    text = (f"{addressee}：\n\n现将《{doc.title}》（{doc.number}）发给你单位，请查收附件。"
+    text = (f"{names[doc.unit_id]}：\n\n现将《{doc.title}》（{doc.number}）发给你单位，请查收附件。"
             f"以下任务已逾期未办结：{listed}。请按通知要求办理并报送办理情况。\n"
             f"{signature(names, office_unit_id, doc.issued_on)}")
-    key = f"notice:{doc.id}"
-    add_note(s, clock.now(), key=key, unit_id=doc.unit_id, kind="notice", title=subject,
+    send_document(s, clock, doc, office_unit_id, subject=f"【督办通知】{doc.number} {doc.title}",
+                  text=text)
+
+
+def send_document(s: Session, clock: Clock, doc: Document, office_unit_id: str, *,
+                  subject: str, text: str) -> None:
+    """A document addressed to a unit: its in-app note, and the mail with the PDF to the
+    unit's liaisons, the supervising office in copy (or to the office alone when the unit has
+    no address); both under the key ``<kind>:<document id>``."""
+    assert doc.unit_id is not None
+    key = f"{doc.kind.value}:{doc.id}"
+    add_note(s, clock.now(), key=key, unit_id=doc.unit_id, kind=doc.kind.value, title=subject,
              body=text, link=f"/archive/{doc.id}.pdf")
+    to = Recipients(s, doc.issued_on)
     recipients = to.unit(doc.unit_id)
     cc = [a for a in to.office(office_unit_id) if a not in recipients]
     if not recipients:
         recipients, cc = cc, []
     if not recipients:
-        log.warning("督办通知 %s: neither %s nor the office has a mail address", doc.number,
-                    doc.unit_id)
+        log.warning("%s %s: neither %s nor the office has a mail address", doc.kind.value,
+                    doc.number, doc.unit_id)
         return
-    enqueue(s, clock, dedupe_key=key, kind="notice", to=recipients, cc=cc, subject=subject,
-            text=text, related=("document", doc.id),
-            stored=[{"filename": pdf_name(DocumentKind.NOTICE, doc.number),
+    enqueue(s, clock, dedupe_key=key, kind=doc.kind.value, to=recipients, cc=cc,
+            subject=subject, text=text, related=("document", doc.id),
+            stored=[{"filename": pdf_name(doc.kind, doc.number),
                      "content_type": "application/pdf", "sha256": doc.pdf_sha256}])
-

@@ -37,12 +37,10 @@ from engine.text import quoted
 from engine.units import unit_names
 from engine.workdays import WorkCalendar, default_calendar
 from notifications import documents
-from notifications.mail import enqueue
 from notifications.models import Document, DocumentKind
-from notifications.notes import add_note, signature
-from notifications.notices import Draft, EscalationRule, issue_document, pdf_name
+from notifications.notes import signature
+from notifications.notices import Draft, EscalationRule, issue_document, send_document
 from notifications.principal_doc import EarlierNotice, SecondNoticeDoc, second_notice_pdf
-from notifications.recipients import Recipients
 
 log = logging.getLogger(__name__)
 
@@ -156,27 +154,12 @@ def _send(s: Session, clock: Clock, doc: Document, names: dict[str, str],
           items: list[EarlierNotice], office_unit_id: str) -> None:
     """The in-app note and the mail with the PDF to the unit, the office in copy."""
     assert doc.unit_id is not None
-    to = Recipients(s, doc.issued_on)
     listed = "；".join(f"任务{e.item.task_number}{quoted(e.item.task_title)}"
                       f"（{e.item.cycle_label}，督办通知{e.notice_number}，"
                       f"答复期限{documents.cn_date(e.reply_by)}）" for e in items)
-    subject = f"【二次督办】{doc.number} {doc.title}"
     text = (f"{names[doc.unit_id]}主要负责同志：\n\n现将《{doc.title}》（{doc.number}）发给你单位，"
             f"请查收附件。以下督办事项已超过督办通知规定的答复期限，仍未报送办理情况：{listed}。"
             f"请主要负责同志亲自过问，按通知要求办理并报送；上述任务将在下一期通报中予以通报批评。\n"
             f"{signature(names, office_unit_id, doc.issued_on)}")
-    key = f"principal:{doc.id}"
-    add_note(s, clock.now(), key=key, unit_id=doc.unit_id, kind="principal", title=subject,
-             body=text, link=f"/archive/{doc.id}.pdf")
-    recipients = to.unit(doc.unit_id)
-    cc = [a for a in to.office(office_unit_id) if a not in recipients]
-    if not recipients:
-        recipients, cc = cc, []
-    if not recipients:
-        log.warning("二次督办通知 %s: no mail address for %s or the office", doc.number,
-                    doc.unit_id)
-        return
-    enqueue(s, clock, dedupe_key=key, kind="principal", to=recipients, cc=cc, subject=subject,
-            text=text, related=("document", doc.id),
-            stored=[{"filename": pdf_name(DocumentKind.PRINCIPAL, doc.number),
-                     "content_type": "application/pdf", "sha256": doc.pdf_sha256}])
+    send_document(s, clock, doc, office_unit_id, subject=f"【二次督办】{doc.number} {doc.title}",
+                  text=text)

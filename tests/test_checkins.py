@@ -240,7 +240,7 @@ def test_late_acks_and_reports_are_assessment_facts(rt) -> None:
     hefei = [i for i in units["hefei"].items if i["rule"] in ("ack_late", "progress_late")]
     assert {i["rule"] for i in hefei} == {"ack_late", "progress_late"}
     assert all(i["ref"]["type"] == "work_item" for i in hefei)
-    assert "至今未办理" in " ".join(i["reason"] for i in hefei)
+    assert "至今未报送" in " ".join(i["reason"] for i in hefei)
     assert any(i["reason"].startswith("任务") and "·" in i["reason"] for i in hefei)
     assert not [i for i in units["wuhu"].items if i["rule"] in ("ack_late", "progress_late")
                 and i["reason"].startswith("任务1")]  # its task-1 part on time (task 2: not)
