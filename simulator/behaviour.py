@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from engine import checkins, service
+from engine import checkins, plans, service
 from engine.clock import CHINA_TZ, Clock, today
 from engine.errors import DubanError
 from engine.models import (
@@ -88,12 +88,14 @@ def plan_for(seed: int, task: int | str, cycle: str, unit: str, opens: date,
 
 # 签收 and progress: most units on time, some late, a few silent (never: date.max)
 CHECKIN_WEIGHTS = {"ack": [("on_time", 80), ("late", 12), ("silent", 8)],
-                   "progress": [("on_time", 75), ("late", 15), ("silent", 10)]}
+                   "progress": [("on_time", 75), ("late", 15), ("silent", 10)],
+                   "plan": [("on_time", 85), ("late", 10), ("silent", 5)]}
 
 
 def checkin_day(seed: int, kind: str, task: int | str, cycle: str, lead: str, unit: str,
                 created: date, due: date) -> date:
-    """The day a unit acknowledges (kind "ack") or reports progress (kind "progress")."""
+    """The day a unit acknowledges (kind "ack"), reports progress ("progress") or proposes its
+    形象进度 plan ("plan")."""
     rng = _rng(seed, kind, task, cycle, lead, unit, due)
     way = rng.choices([w for w, _ in CHECKIN_WEIGHTS[kind]],
                       [n for _, n in CHECKIN_WEIGHTS[kind]])[0]
@@ -146,7 +148,7 @@ class Behaviour:
     def act(self, s: Session, clock: Clock) -> int:
         """Everything the units and the supervisor do today; returns the number of actions."""
         day = today(clock)
-        done = self._extensions(s, clock, day)
+        done = self._extensions(s, clock, day) + self._plans(s, clock, day)
         # a light snapshot of what is actionable decides who acts; only they are loaded
         for row in s.execute(_ACTIONABLE_ROWS).all():
             if not self._due_today(row, day):
@@ -164,9 +166,7 @@ class Behaviour:
 
     def _due_today(self, row: Any, day: date) -> bool:
         """Whether the item's actor means to act today (no query)."""
-        if row.kind is ItemKind.PLAN:
-            return False  # the simulated units propose no 形象进度 plans (yet)
-        if row.kind in (ItemKind.ACK, ItemKind.PROGRESS):
+        if row.kind in (ItemKind.ACK, ItemKind.PROGRESS, ItemKind.PLAN):
             return day >= checkin_day(self.seed, row.kind.value,
                                       self._key(row.policy_id, row.number), row.label,
                                       row.lead_unit_id, row.unit_id, today_of(row.created_at),
@@ -193,6 +193,8 @@ class Behaviour:
             return 1
         if item.kind is ItemKind.PROGRESS:
             return self._report(s, clock, item, inst, day)
+        if item.kind is ItemKind.PLAN:
+            return self._propose(s, clock, item, inst)
         if item.role is ItemRole.SUPPORTING:
             service.submit(s, clock, self._liaison(s, item.unit_id), item.id,
                            text="已按要求配合提供相关材料和意见。")
@@ -226,12 +228,36 @@ class Behaviour:
             share = min(max((day - inst.cycle.opens_on).days / span, 0.0), 1.0)
             numbers = {t["key"]: round(t["amount"] * plan.attainment * share)
                        for t in inst.task.targets}
+        reached = [m.id for m in plans.approved_milestones(s, inst.id) if m.due_on <= day] \
+            if item.role is ItemRole.LEAD else []
         checkins.report_progress(
-            s, clock, self._liaison(s, item.unit_id), item.id, numbers=numbers,
+            s, clock, self._liaison(s, item.unit_id), item.id, numbers=numbers, reached=reached,
             text=f"{item.title.removeprefix('报送')}：各项工作按计划推进。",
             problems="部分企业申报材料不齐，需相关部门协调。" if numbers else None,
             next_steps="继续推进，按期完成目标任务。")
         return 1
+
+    def _propose(self, s: Session, clock: Clock, item: WorkItem, inst: Instance) -> int:
+        """形象进度: half of each target by the middle of the period, all of it by the end."""
+        start, end = inst.cycle.opens_on, inst.due_date
+        assert end is not None  # plans are asked of obligations with a due date only
+        middle = start + (end - start) / 2
+        half = {t["key"]: str(round(t["amount"] / 2)) for t in inst.task.targets}
+        full = {t["key"]: str(t["amount"]) for t in inst.task.targets}
+        plans.propose(s, clock, self._liaison(s, item.unit_id), item.id, milestones=[
+            {"name": "完成阶段性任务", "due_on": middle.isoformat(), "amounts": half},
+            {"name": "全面完成任务", "due_on": end.isoformat(), "amounts": full}])
+        return 1
+
+    def _plans(self, s: Session, clock: Clock, day: date) -> int:
+        """The supervisor approves each plan two days after it came in."""
+        done = 0
+        for item in plans.plan_items_waiting(s):
+            if item.submitted_at is not None and day >= today_of(item.submitted_at) + \
+                    timedelta(days=2):
+                done += _attempt(s, functools.partial(
+                    plans.decide, s, clock, self._supervisor(s), item.id, approve=True))
+        return done
 
     def _review(self, s: Session, clock: Clock, item: WorkItem, inst: Instance, plan: Plan,
                 day: date) -> int:

@@ -30,6 +30,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 SUPERVISOR = f"duchao@{SIM_DOMAIN}"
 RENAMED = ("jxw", "jrb")
 OUTCOMES = ("returned", "approved", "extension", "assigned")
+PLAN_OUTCOMES = ("plan_approved", "plan_returned")  # keyed plan:<plan id>, about an item
 
 
 def liaison(unit: str) -> str:
@@ -99,7 +100,7 @@ def _expected_recipients(replay: Replay) -> dict[str, tuple[set[str], set[str]]]
         doc_unit = {d.id: d.unit_id for d in s.scalars(select(Document))}
     found: dict[str, tuple[set[str], set[str]]] = {}
     for key, kind, related in rows:
-        if kind in ("reminder", "urge", *OUTCOMES):
+        if kind in ("reminder", "urge", *OUTCOMES, *PLAN_OUTCOMES):
             found[key] = ({liaison(item_unit[int(str(related))])}, set())
         elif kind in ("notice", "principal"):  # 督办通知, 二次督办通知: the office in copy
             found[key] = ({liaison(str(doc_unit[int(str(related))]))}, {SUPERVISOR})
@@ -147,7 +148,7 @@ def test_notices_and_bulletins_carry_their_pdf(replay: Replay, mails: list[Mail]
         docs = {str(d.id): (d.kind, d.number, d.pdf_sha256) for d in s.scalars(select(Document))}
     for m in mails:
         row = outbox[m.key]
-        if row.kind in ("reminder", "urge", *OUTCOMES):
+        if row.kind in ("reminder", "urge", *OUTCOMES, *PLAN_OUTCOMES):
             assert m.attachments == (), m.key
             continue
         kind, number, digest = docs[str(row.related_id)]
@@ -192,3 +193,19 @@ def test_every_outcome_reached_its_unit_once(replay: Replay, mails: list[Mail]) 
     for m in mails:
         if m.key in want:
             assert m.rcpt_tos == (liaison(want[m.key]),), m.key
+
+
+def test_every_decided_plan_reached_its_lead_unit_once(replay: Replay, mails: list[Mail]) -> None:
+    """The simulated units propose 形象进度 plans and the supervisor decides them: each
+    decision is one mail to the lead unit's liaison."""
+    from engine.models import Plan, PlanStatus
+
+    with replay.sessions() as s:
+        decided = {f"plan:{p.id}": p.unit_id for p in s.scalars(select(Plan).where(
+            Plan.status != PlanStatus.SUBMITTED))}
+    assert len(decided) > 10
+    arrived = Counter(m.key for m in mails if m.key.startswith("plan:"))
+    assert set(arrived) == set(decided) and set(arrived.values()) == {1}
+    for m in mails:
+        if m.key in decided:
+            assert m.rcpt_tos == (liaison(decided[m.key]),), m.key
