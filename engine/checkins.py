@@ -93,15 +93,14 @@ def open_checkins(sessions: sessionmaker[Session], clock: Clock, rule: CheckinRu
                           if w.due_date is not None and w.opens_on <= day <= w.due_date]
                    for p in s.scalars(select(Policy).where(
                        Policy.id.in_({r.policy_id for r in running})))}
-        made = 0
-        for r in running:
-            for new in _missing(r, day, rule, cal, windows[r.policy_id], holding):
-                if (r.id, new.task_name, new.unit_id) not in have:
-                    new.created_at = new.updated_at = clock.now()
-                    s.add(new)
-                    lifecycle.created(s, clock, new)
-                    made += 1
-        return made
+        made = [new for r in running
+                for new in _missing(r, day, rule, cal, windows[r.policy_id], holding)
+                if (r.id, new.task_name, new.unit_id) not in have]
+        for new in made:
+            new.created_at = new.updated_at = clock.now()
+        s.add_all(made)
+        lifecycle.created_all(s, clock, made)  # one flush for the day's new items
+        return len(made)
 
 
 def _missing(r: Any, day: date, rule: CheckinRule, cal: WorkCalendar, windows: list[Cycle],

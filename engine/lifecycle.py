@@ -125,10 +125,19 @@ def _record(s: Session, clock: Clock, item_id: int, field: str, before: str | No
 
 def created(s: Session, clock: Clock, item: WorkItem, *, actor: str = "system") -> None:
     """Record a new item's first status (it must be open); flushes to learn its id."""
-    check_status(item, item.status, None)
+    created_all(s, clock, [item], actor=actor)
+
+
+def created_all(s: Session, clock: Clock, items: Iterable[WorkItem], *,
+                actor: str = "system") -> None:
+    """Record the first status of new items (each must be open), with one flush for all."""
+    items = list(items)
+    for item in items:
+        check_status(item, item.status, None)
     s.flush()
-    _record(s, clock, item.id, "status", None, item.status.value, actor=actor, reason=None,
-            ref=None)
+    for item in items:
+        _record(s, clock, item.id, "status", None, item.status.value, actor=actor,
+                reason=None, ref=None)
 
 
 def set_status(s: Session, clock: Clock, item: WorkItem, to: ItemStatus, *,
